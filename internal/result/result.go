@@ -1,0 +1,240 @@
+// Package result is the deputy.diagnostics/v1 model: what a diagnosis found, in the one
+// shape the CLI's --json, the window and every report read. It is a leaf package: data
+// and vocabulary only, no I/O, so every other package may import it.
+package result
+
+import "time"
+
+// Schema is the value of Result.Schema. Readers ignore unknown fields, so fields may be
+// added in v1; renaming or removing one needs v2.
+const Schema = "deputy.diagnostics/v1"
+
+// Status of a check, a mailbox or the whole run.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Warn Status = "warn"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Rank orders statuses by severity (skip < pass < warn < fail) for verdicts and sorting.
+func (s Status) Rank() int {
+	switch s {
+	case Pass:
+		return 1
+	case Warn:
+		return 2
+	case Fail:
+		return 3
+	}
+	return 0
+}
+
+// Class is the diagnosis of one mailbox (or of a failed check): why it passed or failed.
+type Class string
+
+const (
+	OK                   Class = "ok"
+	ImpersonationDenied  Class = "impersonation-denied"   // right exists, mailbox outside its scope
+	NoImpersonationRight Class = "no-impersonation-right" // the account has no impersonation right at all
+	MailboxNotFound      Class = "mailbox-not-found"
+	AccessDenied         Class = "access-denied"
+	NoMailbox            Class = "no-mailbox" // account exists but has no mailbox (or not reachable by this protocol)
+	Throttled            Class = "throttled"
+	Transient            Class = "transient" // move in progress, store unavailable, 503, timeouts
+	AuthFailed           Class = "auth-failed"
+	VersionError         Class = "version-error"
+	SchemaError          Class = "schema-error"
+	HeaderInvalid        Class = "header-invalid"
+	NotEWS               Class = "not-ews" // HTML, login page, non-XML
+	Other                Class = "other"
+)
+
+// Classes lists the vocabulary in display order.
+var Classes = []Class{OK, ImpersonationDenied, NoImpersonationRight, MailboxNotFound, AccessDenied,
+	NoMailbox, Throttled, Transient, AuthFailed, VersionError, SchemaError, HeaderInvalid, NotEWS, Other}
+
+// Retryable reports whether a class is worth another attempt.
+func (c Class) Retryable() bool { return c == Throttled || c == Transient }
+
+// Check ids, stable: scripts and reports key on them.
+const (
+	CheckAutodiscover   = "autodiscover"
+	CheckEndpoint       = "endpoint"
+	CheckTLS            = "tls"
+	CheckToken          = "token"
+	CheckAuth           = "auth"
+	CheckEXOPolicy      = "exo-policy"
+	CheckEXOTimeline    = "exo-timeline"
+	CheckServiceMailbox = "service-mailbox"
+	CheckImpersonation  = "impersonation"
+	CheckWrite          = "write"
+	CheckRooms          = "rooms"
+)
+
+// Result is one diagnosis.
+type Result struct {
+	Schema     string     `json:"schema"`
+	Tool       Tool       `json:"tool"`
+	Profile    Profile    `json:"profile"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt time.Time  `json:"finishedAt"`
+	Server     Server     `json:"server"`
+	Checks     []Check    `json:"checks"`
+	Mailboxes  []Mailbox  `json:"mailboxes"`
+	Summary    Summary    `json:"summary"`
+	Verdict    Status     `json:"verdict"`
+	Migration  *Migration `json:"migration,omitempty"`
+	Traces     []Trace    `json:"traces,omitempty"`
+	Cancelled  bool       `json:"cancelled,omitempty"`
+}
+
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Profile describes what was tested. Never a secret.
+type Profile struct {
+	Name           string `json:"name"`
+	Environment    string `json:"environment"` // "onprem" | "exo"
+	EWSURL         string `json:"ewsUrl"`
+	Auth           string `json:"auth"` // basic | ntlm | oauth-app-secret | oauth-app-cert | oauth-delegated
+	ServiceAccount string `json:"serviceAccount"`
+	Protocol       string `json:"protocol,omitempty"` // ews | graph | both (Exchange Online)
+	TenantID       string `json:"tenant,omitempty"`
+	ClientID       string `json:"clientId,omitempty"`
+}
+
+type Server struct {
+	Version              string `json:"version"`              // e.g. "15.2.1544.4 (Exchange2016)"
+	RequestServerVersion string `json:"requestServerVersion"` // what Deputy finally sent
+}
+
+// Environments.
+const (
+	OnPrem = "onprem"
+	EXO    = "exo"
+)
+
+type Check struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Status      Status    `json:"status"`
+	Summary     string    `json:"summary"`
+	Remediation string    `json:"remediation,omitempty"`
+	Evidence    []string  `json:"evidence,omitempty"`
+	Class       Class     `json:"class,omitempty"`
+	Code        string    `json:"code,omitempty"`
+	DurationMs  int64     `json:"durationMs,omitempty"`
+	Cert        *CertInfo `json:"cert,omitempty"` // tls check: the certificate the server showed
+}
+
+// CertInfo is what the window's "Trust this certificate" dialog shows.
+type CertInfo struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+	SHA256    string    `json:"sha256"` // hex, lower case, no colons
+	DNSNames  []string  `json:"dnsNames,omitempty"`
+	Trusted   bool      `json:"trusted"` // chain verified or pinned
+}
+
+// Mailbox kinds.
+const (
+	KindUser    = "user"
+	KindRoom    = "room"
+	KindService = "service"
+)
+
+// Protocols.
+const (
+	EWS   = "ews"
+	Graph = "graph"
+)
+
+type Mailbox struct {
+	Address     string `json:"address"`
+	Kind        string `json:"kind"`
+	Protocol    string `json:"protocol,omitempty"`
+	Status      Status `json:"status"`
+	Class       Class  `json:"class"`
+	Code        string `json:"code,omitempty"` // the server's own code, verbatim (EWS ResponseCode, Graph error.code, HTTP status)
+	Message     string `json:"message,omitempty"`
+	Read        Status `json:"read"`
+	Write       Status `json:"write"`
+	LatencyMs   int64  `json:"latencyMs"`
+	Attempts    int    `json:"attempts"`
+	BackoffMs   int64  `json:"backoffMs,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
+}
+
+type Summary struct {
+	Mailboxes int `json:"mailboxes"`
+	Passed    int `json:"passed"`
+	Warned    int `json:"warned"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped,omitempty"`
+	Requests  int `json:"requests"`
+}
+
+// Migration compares EWS and Graph per address (protocol "both").
+type Migration struct {
+	BothReady int                `json:"bothReady"`
+	EWSOnly   int                `json:"ewsOnly"`
+	GraphOnly int                `json:"graphOnly"`
+	Neither   int                `json:"neither"`
+	Addresses []MigrationAddress `json:"addresses"`
+}
+
+type MigrationAddress struct {
+	Address string `json:"address"`
+	EWS     Class  `json:"ews"`
+	Graph   Class  `json:"graph"`
+	Verdict string `json:"verdict"` // both-ready | ews-only | graph-only | neither
+}
+
+// Trace is one redacted HTTP exchange (only with --trace).
+type Trace struct {
+	Step       string `json:"step"`
+	Mailbox    string `json:"mailbox,omitempty"`
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	Status     int    `json:"status"`
+	DurationMs int64  `json:"durationMs"`
+	Request    string `json:"request"`  // headers + body, redacted
+	Response   string `json:"response"` // headers + body, redacted, truncated
+}
+
+// Tally recomputes Summary and Verdict from Checks and Mailboxes.
+func (r *Result) Tally() {
+	s := Summary{Mailboxes: len(r.Mailboxes), Requests: r.Summary.Requests}
+	for _, m := range r.Mailboxes {
+		switch m.Status {
+		case Pass:
+			s.Passed++
+		case Warn:
+			s.Warned++
+		case Fail:
+			s.Failed++
+		default:
+			s.Skipped++
+		}
+	}
+	r.Summary = s
+	v := Pass
+	for _, c := range r.Checks {
+		if c.Status.Rank() > v.Rank() {
+			v = c.Status
+		}
+	}
+	if s.Failed > 0 {
+		v = Fail
+	} else if s.Warned > 0 && v == Pass {
+		v = Warn
+	}
+	r.Verdict = v
+}
