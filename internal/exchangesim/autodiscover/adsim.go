@@ -45,9 +45,11 @@ const (
 
 // Endpoint configures one endpoint of a host.
 type Endpoint struct {
-	Mode   Mode
-	Target string // URL for RedirectURL / HTTPRedirect
-	Status int    // HTTPRedirect status; 302 when 0
+	Mode Mode
+	// Target is the URL for RedirectURL / HTTPRedirect; "{https}" and "{http}" in it are
+	// replaced by the simulator's ports, so a scenario can be written before Start.
+	Target string
+	Status int // HTTPRedirect status; 302 when 0
 	// UpperURL spells the POX redirect element RedirectURL (exchangelib's sample) instead
 	// of RedirectUrl.
 	UpperURL bool
@@ -243,6 +245,7 @@ func (s *Server) handler(scheme string) http.Handler {
 }
 
 func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, e Endpoint, kind string) {
+	e.Target = strings.NewReplacer("{https}", strconv.Itoa(s.HTTPSPort), "{http}", strconv.Itoa(s.HTTPPort)).Replace(e.Target)
 	switch e.Mode {
 	case Off:
 		http.Error(w, "not found", http.StatusNotFound)
