@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func scriptCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, isTTY: func(any) bool { return false }}
+	code := run(context.Background(), e, args)
+	return code, out.String(), errb.String()
+}
+
+func TestScriptCommand(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "targets.csv")
+	if err := os.WriteFile(list, []byte("PrimarySmtpAddress\nadele@contoso.com\nalex@contoso.com\nnot-an-address\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     []string
+		stderr     []string
+		noStdout   bool
+		stdoutNone []string
+	}{
+		{"scoped group", []string{"script", "--kind", "onprem-scoped", "--account", "svc-ews@contoso.com", "--scope-group", "EWS Targets"}, exitOK,
+			[]string{"$Account = 'svc-ews@contoso.com'", "$TargetGroup = 'EWS Targets'", "-CustomRecipientWriteScope $ScopeName"}, nil, false, nil},
+		{"filter with quotes", []string{"script", "--kind", "onprem-scoped", "--account", `CONTOSO\svc`, "--scope-filter", "Department -eq 'Sales'"}, exitOK,
+			[]string{"$Filter = 'Department -eq ''Sales'''", `$Account = 'CONTOSO\svc'`}, nil, false, nil},
+		{"listed set", []string{"script", "--kind", "onprem-scoped", "--account", "svc@contoso.com", "--mailboxes", list}, exitOK,
+			[]string{"'adele@contoso.com'", "'alex@contoso.com'", "$TargetGroup = 'EWS Impersonation Targets'"}, []string{"line 4 skipped"}, false, []string{"not-an-address"}},
+		{"listed set from stdin", []string{"script", "--kind", "onprem-rolegroup", "--account", "svc@contoso.com", "--mailboxes", "-", "--scope-group", "App"}, exitOK,
+			[]string{"'x@contoso.com'", "$TargetGroup = 'App'", "New-RoleGroup"}, nil, false, nil},
+		{"exo", []string{"script", "--kind", "exo-rbac-apps", "--app-id", "11111111-2222-3333-4444-555555555555", "--sp-object-id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}, exitOK,
+			[]string{"Set-OrganizationConfig -EwsEnabled $true", "Test-ServicePrincipalAuthorization"}, nil, false, nil},
+		{"undo", []string{"script", "--kind", "onprem-orgwide", "--account", "svc@contoso.com", "--undo"}, exitOK,
+			[]string{"Remove-ManagementRoleAssignment"}, nil, false, nil},
+		{"classic exo explains", []string{"script", "--kind", "exo-classic", "--account", "svc@contoso.com"}, exitUsage,
+			nil, []string{"February 2025", "exo-rbac-apps"}, true, nil},
+		{"no kind", []string{"script", "--account", "svc@contoso.com"}, exitUsage, nil, []string{"--kind is required"}, true, nil},
+		{"bad kind", []string{"script", "--kind", "everything", "--account", "svc@contoso.com"}, exitUsage, nil, []string{"unknown script kind"}, true, nil},
+		{"bad guid", []string{"script", "--kind", "exo-rbac-apps", "--app-id", "x'; Remove-Mailbox", "--sp-object-id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}, exitUsage,
+			nil, []string{"app ID", "is not a GUID"}, true, nil},
+		{"missing sp", []string{"script", "--kind", "exo-rbac-apps", "--app-id", "11111111-2222-3333-4444-555555555555"}, exitUsage,
+			nil, []string{"Enterprise applications"}, true, nil},
+		{"scoped without scope", []string{"script", "--kind", "onprem-scoped", "--account", "svc@contoso.com"}, exitUsage, nil, []string{"scope"}, true, nil},
+		{"profile unavailable", []string{"script", "--profile", "nope", "--kind", "onprem-orgwide"}, exitUsage, nil, []string{"nope"}, true, nil},
+		{"stray argument", []string{"script", "--kind", "onprem-orgwide", "--account", "svc@contoso.com", "extra"}, exitUsage, nil, []string{"unexpected argument"}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := scriptCLI(t, "x@contoso.com\n", tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, errOut)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q", w)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q: %s", w, errOut)
+				}
+			}
+			for _, w := range tt.stdoutNone {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q", w)
+				}
+			}
+			if tt.noStdout && out != "" {
+				t.Errorf("stdout should be empty on error, got %q", out)
+			}
+		})
+	}
+}
+
+func TestScriptCommandOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "setup.ps1")
+	code, out, errOut := scriptCLI(t, "", "script", "--kind", "onprem-orgwide", "--account", "svc@contoso.com", "--out", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out != "" || !strings.Contains(errOut, "-WhatIf") {
+		t.Errorf("stdout %q, stderr %q", out, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\xEF\xBB\xBF# ")) || !bytes.Contains(b, []byte("param()\r\n")) || bytes.Contains(bytes.ReplaceAll(b, []byte("\r\n"), nil), []byte("\n")) {
+		t.Errorf("file is not UTF-8 with BOM and CRLF: %q", b[:min(len(b), 80)])
+	}
+	// No temporary files left next to it.
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	if len(ents) != 1 {
+		t.Errorf("directory holds %d entries, want 1", len(ents))
+	}
+	if code, _, errOut := scriptCLI(t, "", "script", "--kind", "onprem-orgwide", "--account", "svc@contoso.com", "--out", filepath.Join(path, "sub", "x.ps1")); code != exitUsage || !strings.Contains(errOut, "x.ps1") {
+		t.Errorf("unwritable --out: exit %d, %s", code, errOut)
+	}
+}
