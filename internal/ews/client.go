@@ -254,9 +254,7 @@ func (c *Client) roundTrip(ctx context.Context, op, as, version string, payload 
 	resp, err := parse(res.StatusCode, res.Header, body, max)
 	var e *Error
 	if errors.As(err, &e) {
-		if e.Operation == "" {
-			e.Operation = op
-		}
+		e.Operation = op // what we asked, whatever the reply's element says
 		e.Version = version
 	}
 	if resp != nil && !resp.Server.IsZero() {
