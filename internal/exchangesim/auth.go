@@ -142,7 +142,9 @@ func (s *Server) unauthorized(w http.ResponseWriter, scheme string, challenge []
 			}
 		}
 	}
-	h.Set("Content-Type", "text/html")
+	// Empty body, Content-Length: 0, as in the captured IIS challenge
+	// (ews-401-ntlm-challenge-evolution.http): a client can reuse the connection at
+	// once, which a connection-bound NTLM handshake depends on.
+	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write([]byte(`<!DOCTYPE html><html><head><title>401 - Unauthorized: Access is denied due to invalid credentials.</title></head><body><h2>401 - Unauthorized: Access is denied due to invalid credentials.</h2></body></html>`))
 }
