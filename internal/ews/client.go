@@ -129,7 +129,13 @@ func (c *Client) DeleteItem(ctx context.Context, as string, id ItemID) error {
 
 // GetRoomLists returns the organisation's room lists (none defined → empty, no error).
 func (c *Client) GetRoomLists(ctx context.Context) ([]Address, error) {
-	resp, err := c.call(ctx, "GetRoomLists", "", getRoomListsBody)
+	return c.GetRoomListsAs(ctx, "")
+}
+
+// GetRoomListsAs is GetRoomLists impersonating as: address-book operations run in the
+// context of the caller's mailbox, so a service account without one can borrow a user's.
+func (c *Client) GetRoomListsAs(ctx context.Context, as string) ([]Address, error) {
+	resp, err := c.call(ctx, "GetRoomLists", as, getRoomListsBody)
 	if err != nil {
 		return nil, err
 	}
@@ -138,10 +144,15 @@ func (c *Client) GetRoomLists(ctx context.Context) ([]Address, error) {
 
 // GetRooms returns the rooms of one room list (its SMTP address).
 func (c *Client) GetRooms(ctx context.Context, list string) ([]Address, error) {
+	return c.GetRoomsAs(ctx, "", list)
+}
+
+// GetRoomsAs is GetRooms impersonating as (see GetRoomListsAs).
+func (c *Client) GetRoomsAs(ctx context.Context, as, list string) ([]Address, error) {
 	if err := checkMailbox("room list address", list); err != nil {
 		return nil, err
 	}
-	resp, err := c.call(ctx, "GetRooms", "", getRoomsBody(list))
+	resp, err := c.call(ctx, "GetRooms", as, getRoomsBody(list))
 	if err != nil {
 		return nil, err
 	}

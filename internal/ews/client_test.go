@@ -200,6 +200,9 @@ func TestImpersonationHeaders(t *testing.T) {
 		if err := c.DeleteItem(ctx, as, ItemID{ID: "x"}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.GetRoomsAs(ctx, as, "list@contoso.com"); err != nil {
+			t.Fatal(err)
+		}
 		for _, r := range rs.requests()[before:] {
 			anchor, hasAnchor := r.Header["X-Anchormailbox"]
 			var env struct {

@@ -324,6 +324,10 @@ func (p *envParser) faultResponse(base *Error) (*Response, error) {
 	if msg == "" {
 		msg = f.str
 	}
+	if v := f.values["Violation"]; v != "" && !strings.Contains(msg, v) {
+		// ErrorSchemaValidation: where and what, so a Deputy bug report is actionable.
+		msg += fmt.Sprintf(" (line %s, position %s: %s)", f.values["LineNumber"], f.values["LinePosition"], v)
+	}
 	e.Message = clean(msg, 1000)
 	e.InnerCode = f.values["InnerErrorResponseCode"]
 	e.BackOff = backOff(f.values)

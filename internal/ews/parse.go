@@ -185,7 +185,7 @@ func httpFailure(status int, h http.Header, body []byte, base *Error, xmlErr err
 			e.Class, e.Message = result.Transient, fmt.Sprintf("server error (HTTP %d) without a SOAP fault; %s", status, what)
 		}
 	case status >= 200 && status < 300:
-		e.Class, e.Message = result.NotEWS, fmt.Sprintf("HTTP %d but %s — not an EWS reply: forms pre-authentication (ADFS, WAP, a reverse proxy) or a wrong URL", status, what)
+		e.Class, e.Message = result.NotEWS, what+" instead of an EWS reply: forms pre-authentication (ADFS, WAP, a reverse proxy) or a wrong URL"
 	default:
 		e.Class, e.Message = result.Other, fmt.Sprintf("unexpected HTTP %d; %s", status, what)
 	}

@@ -68,6 +68,12 @@ func TestRequestsValidateAgainstSchema(t *testing.T) {
 			if err := c.DeleteItem(ctx, as, ItemID{ID: "AAMkA"}); err != nil {
 				t.Fatalf("DeleteItem without ChangeKey (%q): %v", as, err)
 			}
+			if _, err := c.GetRoomListsAs(ctx, as); err != nil {
+				t.Fatalf("GetRoomListsAs(%q): %v", as, err)
+			}
+			if _, err := c.GetRoomsAs(ctx, as, "RoomList@contoso.com"); err != nil {
+				t.Fatalf("GetRoomsAs(%q): %v", as, err)
+			}
 		}
 		if _, err := c.GetRoomLists(ctx); err != nil {
 			t.Fatal(err)
