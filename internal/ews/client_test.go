@@ -87,7 +87,7 @@ func TestVersionStepDown(t *testing.T) {
 			rs := newReplayServer(t)
 			body := tt.reject(t)
 			// The server speaks Exchange2010_SP1 at most.
-			rs.reply = func(w http.ResponseWriter, r *http.Request, req []byte) bool {
+			rs.setReply(func(w http.ResponseWriter, r *http.Request, req []byte) bool {
 				if rank(requestVersion(req)) <= rank("Exchange2010_SP1") {
 					return false
 				}
@@ -95,7 +95,7 @@ func TestVersionStepDown(t *testing.T) {
 				w.WriteHeader(tt.status)
 				w.Write(body)
 				return true
-			}
+			})
 			shared := NewVersion("")
 			c := rs.client()
 			c.Version = shared
@@ -125,12 +125,12 @@ func TestVersionStepDown(t *testing.T) {
 
 func TestVersionFloor(t *testing.T) {
 	rs := newReplayServer(t)
-	rs.reply = func(w http.ResponseWriter, r *http.Request, req []byte) bool {
+	rs.setReply(func(w http.ResponseWriter, r *http.Request, req []byte) bool {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(500)
 		w.Write(readSample(t, "getimitemlist-fault-incorrectschemaversion-msdocs.xml"))
 		return true
-	}
+	})
 	c := rs.client()
 	_, err := c.GetFolder(context.Background(), "", "msgfolderroot")
 	var e *Error
@@ -497,23 +497,23 @@ func TestCancel(t *testing.T) {
 // TestConnectionReuse: keep-alive holds across successes and error replies — NTLM
 // authenticates a connection, so a new one per request would double the traffic.
 func TestConnectionReuse(t *testing.T) {
-	rs := newReplayServer(t)
 	var conns atomic.Int32
-	rs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
+	rs := newReplayServer(t, func(s *httptest.Server) {
+		s.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
 		}
-	}
-	n := 0
-	rs.reply = func(w http.ResponseWriter, r *http.Request, body []byte) bool {
-		n++
-		if n%2 == 0 {
+	})
+	var n atomic.Int32
+	rs.setReply(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if n.Add(1)%2 == 0 {
 			w.WriteHeader(500)
 			w.Write(readSample(t, "getroomlists-fault-serverbusy-exchangelib.xml"))
 			return true
 		}
 		return false
-	}
+	})
 	c := rs.client()
 	for i := range 20 {
 		_, err := c.GetFolder(context.Background(), "alice@contoso.com", "msgfolderroot")
@@ -532,7 +532,7 @@ func TestGetFolderPartial(t *testing.T) {
 	msg := regexp.MustCompile(`(?s)<m:GetFolderResponseMessage.*</m:GetFolderResponseMessage>`)
 	both := bytes.Replace(ok, []byte("</m:ResponseMessages>"), append(msg.Find(bad), "</m:ResponseMessages>"...), 1)
 	rs := newReplayServer(t)
-	rs.reply = func(w http.ResponseWriter, r *http.Request, body []byte) bool { w.Write(both); return true }
+	rs.setReply(func(w http.ResponseWriter, r *http.Request, body []byte) bool { w.Write(both); return true })
 	c := rs.client()
 	folders, err := c.GetFolder(context.Background(), "alice@contoso.com", "inbox", "calendar")
 	var e *Error

@@ -47,10 +47,10 @@ func operation(body []byte) string {
 	return s[:strings.IndexAny(s, " />")]
 }
 
-func newReplayServer(t *testing.T) *replayServer {
+func newReplayServer(t *testing.T, setup ...func(*httptest.Server)) *replayServer {
 	t.Helper()
 	rs := &replayServer{}
-	rs.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rs.mu.Lock()
 		rs.reqs = append(rs.reqs, captured{Header: r.Header.Clone(), Body: body})
@@ -76,6 +76,10 @@ func newReplayServer(t *testing.T) *replayServer {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write(doc)
 	}))
+	for _, f := range setup {
+		f(rs.Server)
+	}
+	rs.StartTLS()
 	t.Cleanup(rs.Close)
 	return rs
 }
@@ -88,4 +92,10 @@ func (rs *replayServer) requests() []captured {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return append([]captured(nil), rs.reqs...)
+}
+
+func (rs *replayServer) setReply(f func(w http.ResponseWriter, r *http.Request, body []byte) bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.reply = f
 }
