@@ -92,9 +92,13 @@ func makeCert(t testing.TB, s certSpec) testCert {
 }
 
 // tlsServer serves h over TLS with whatever certificate *cur holds at handshake time.
-func tlsServer(t testing.TB, cur *atomic.Pointer[testCert], h http.Handler) *httptest.Server {
+// setup, if given, adjusts the server before it starts.
+func tlsServer(t testing.TB, cur *atomic.Pointer[testCert], h http.Handler, setup ...func(*http.Server)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
+	for _, f := range setup {
+		f(srv.Config)
+	}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	srv.TLS = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		c := cur.Load()
@@ -105,10 +109,10 @@ func tlsServer(t testing.TB, cur *atomic.Pointer[testCert], h http.Handler) *htt
 	return srv
 }
 
-func staticServer(t testing.TB, c testCert, h http.Handler) *httptest.Server {
+func staticServer(t testing.TB, c testCert, h http.Handler, setup ...func(*http.Server)) *httptest.Server {
 	var p atomic.Pointer[testCert]
 	p.Store(&c)
-	return tlsServer(t, &p, h)
+	return tlsServer(t, &p, h, setup...)
 }
 
 // resolve maps every address to the test server, like curl --resolve: the URL keeps

@@ -141,6 +141,7 @@ func (d *dialer) DialTLSContext(ctx context.Context, network, addr string) (net.
 func (d *dialer) handshake(ctx context.Context, network, addr string) (*tls.Conn, error) {
 	host := hostOf(addr)
 	for attempt := 0; ; attempt++ {
+		known := d.pin != "" && pinned.get(d.pin) != nil
 		cfg, err := d.tls.Config(host)
 		if err != nil {
 			return nil, err
@@ -163,7 +164,7 @@ func (d *dialer) handshake(ctx context.Context, network, addr string) (*tls.Conn
 			return nil, &TLSError{Kind: Handshake, Host: host, Err: fmt.Errorf("%w (%v)", cerr, err)}
 		}
 		var cve *tls.CertificateVerificationError
-		if d.pin != "" && attempt == 0 && errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 &&
+		if d.pin != "" && !known && attempt == 0 && errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 &&
 			pinned.learn(d.pin, cve.UnverifiedCertificates[0]) {
 			continue
 		}

@@ -98,9 +98,9 @@ func (o TLSOptions) Config(serverName string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Why not InsecureSkipVerify + VerifyConnection: that switches off Go's verification
-	// and makes the pin the only guard, and a reviewer can't tell a safe use from the
-	// anti-pattern. Instead the pinned leaf becomes the only root (a certificate in the
+	// Why not switch off Go's verification and check the pin in VerifyConnection: then
+	// the pin is the only guard, and a reviewer can't tell a safe use of that switch from
+	// the anti-pattern. Instead the pinned leaf becomes the only root (a certificate in the
 	// root pool verifies as a one-element chain), so crypto/tls still checks the
 	// signature over the handshake, the validity period and key usage, and
 	// VerifyConnection re-checks the fingerprint.
@@ -163,17 +163,16 @@ func (p *pinCache) get(pin string) *x509.Certificate {
 	return p.m[pin]
 }
 
-// learn stores c if its fingerprint equals pin; it reports whether it did.
+// learn stores c if its fingerprint equals pin; it reports whether c is now known.
 func (p *pinCache) learn(pin string, c *x509.Certificate) bool {
 	if c == nil || Fingerprint(c) != pin {
 		return false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.m[pin]; ok {
-		return false
+	if _, ok := p.m[pin]; !ok {
+		p.m[pin] = c
 	}
-	p.m[pin] = c
 	return true
 }
 

@@ -1,0 +1,149 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+const soapBody = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetFolder/></soap:Body></soap:Envelope>`
+
+func post(ctx context.Context, c *http.Client, url, body string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestNTLM: on one client, N calls cost N+2 requests (one handshake on one connection);
+// both user name forms work; a wrong password is a 401 and nothing else.
+func TestNTLM(t *testing.T) {
+	const calls = 10
+	for _, tc := range []struct {
+		name     string
+		user     func(s *ntlmServer) string
+		password func(s *ntlmServer) string
+		status   int
+		requests int64
+	}{
+		{"DOMAIN\\user", func(s *ntlmServer) string { return s.domain + `\` + s.user }, func(s *ntlmServer) string { return s.password }, 200, calls + 2},
+		{"UPN", func(s *ntlmServer) string { return s.upn }, func(s *ntlmServer) string { return s.password }, 200, calls + 2},
+		{"wrong password", func(s *ntlmServer) string { return s.upn }, func(s *ntlmServer) string { return s.password + "x" }, 401, 3 * calls},
+		{"unknown user", func(s *ntlmServer) string { return `CONTOSO\nobody` }, func(s *ntlmServer) string { return s.password }, 401, 3 * calls},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newNTLMServer()
+			s.body = soapBody
+			url, o := s.start(t)
+			o.Auth.User, o.Auth.Password = tc.user(s), tc.password(s)
+			var n atomic.Int64
+			o.Requests = &n
+			c, err := NewClient(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < calls; i++ {
+				st, err := post(context.Background(), c, url, soapBody)
+				if err != nil || st != tc.status {
+					t.Fatalf("call %d: %d %v, want %d", i, st, err, tc.status)
+				}
+			}
+			if n.Load() != tc.requests || s.requests.Load() != tc.requests {
+				t.Errorf("requests: counter %d, server %d; want %d", n.Load(), s.requests.Load(), tc.requests)
+			}
+			if s.badBody.Load() != 0 {
+				t.Errorf("%d requests arrived with a mangled body", s.badBody.Load())
+			}
+			if tc.status == 200 && (s.conns.Load() != 1 || s.handshakes.Load() != 1) {
+				t.Errorf("conns %d handshakes %d, want 1 and 1", s.conns.Load(), s.handshakes.Load())
+			}
+			// The Negotiator must never fall back to sending the password as Basic.
+			for _, h := range s.headers {
+				if strings.HasPrefix(h.Get("Authorization"), "Basic") {
+					t.Fatal("credentials sent as Basic")
+				}
+			}
+		})
+	}
+}
+
+// TestNTLMWorkers: 27 workers (Exchange's EWSMaxConcurrency) × 100 calls, each worker
+// with its own client: one handshake per worker, no 401 reaches a caller, and at most
+// 1.02 requests per call.
+func TestNTLMWorkers(t *testing.T) {
+	const workers, calls = 27, 100
+	s := newNTLMServer()
+	s.body = soapBody
+	url, o := s.start(t)
+	var n atomic.Int64
+	o.Requests = &n
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		c, err := NewClient(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				st, err := post(context.Background(), c, url, soapBody)
+				if err != nil || st != 200 {
+					if failed.Add(1) == 1 {
+						errs <- fmt.Errorf("status %d, %v", st, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("first failure: %v", err)
+	}
+	perCall := float64(n.Load()) / (workers * calls)
+	t.Logf("%d calls, %d requests (%.4f per call), %d connections, %d handshakes", workers*calls, n.Load(), perCall, s.conns.Load(), s.handshakes.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d calls failed", failed.Load())
+	}
+	if perCall > 1.02 {
+		t.Errorf("%.4f requests per call, want ≤ 1.02", perCall)
+	}
+	if s.conns.Load() != workers || s.handshakes.Load() != workers {
+		t.Errorf("connections %d, handshakes %d; want %d each", s.conns.Load(), s.handshakes.Load(), workers)
+	}
+}
+
+func BenchmarkNTLM(b *testing.B) {
+	s := newNTLMServer()
+	url, o := s.start(b)
+	var n atomic.Int64
+	o.Requests = &n
+	c, err := NewClient(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if st, err := post(context.Background(), c, url, soapBody); err != nil || st != 200 {
+			b.Fatalf("%d %v", st, err)
+		}
+	}
+	b.ReportMetric(float64(n.Load())/float64(b.N), "req/call")
+	b.ReportMetric(float64(s.conns.Load()), "conns")
+}
