@@ -66,7 +66,7 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.wait(r.Context(), s.opts.Latency) {
-		return
+		abort()
 	}
 
 	body, status, msg := readBody(r)

@@ -36,6 +36,7 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, kind string) {
 		case <-r.Context().Done():
 		case <-s.done:
 		}
+		abort()
 	case StateUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(orDefault(s.sc.RetryAfterSeconds, 2)))
 		w.Header().Set("Content-Type", "text/html; charset=us-ascii")
@@ -55,6 +56,10 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, kind string) {
 		s.huge(w, r)
 	}
 }
+
+// abort ends the handler and drops the connection without a response (net/http
+// would otherwise complete an unanswered request with an empty 200).
+func abort() { panic(http.ErrAbortHandler) }
 
 // huge streams a well-formed GetFolder reply of about HugeBytes without holding it.
 func (s *Server) huge(w http.ResponseWriter, r *http.Request) {
@@ -76,13 +81,13 @@ func (s *Server) huge(w http.ResponseWriter, r *http.Request) {
 	for sent := int64(len(head) + len(tail)); sent < total; sent += int64(len(chunk)) {
 		select {
 		case <-r.Context().Done():
-			return
+			abort()
 		case <-s.done:
-			return
+			abort()
 		default:
 		}
 		if _, err := w.Write(chunk); err != nil {
-			return
+			abort()
 		}
 	}
 	_, _ = w.Write([]byte(tail))
