@@ -273,8 +273,10 @@ func (c *Client) roundTrip(ctx context.Context, op, as, version string, payload 
 		c.server = resp.Server
 		c.mu.Unlock()
 	}
-	if resp == nil && err == nil {
-		err = &Error{HTTPStatus: res.StatusCode, Code: httpCode(res.StatusCode), Operation: op, Class: result.Other, Message: "empty reply"}
+	if err == nil && (resp == nil || len(resp.Messages) == 0) {
+		// A SOAP envelope with nothing in it: something between us and EWS answered.
+		err = &Error{HTTPStatus: res.StatusCode, Code: httpCode(res.StatusCode), Operation: op, Version: version,
+			Class: result.Other, Message: "SOAP reply without any ResponseMessage — not what EWS sends"}
 	}
 	return resp, err
 }
@@ -286,7 +288,7 @@ func transportError(ctx context.Context, op, version string, err error) error {
 	var ne net.Error
 	switch {
 	case ctx.Err() != nil:
-		e.Code, e.Class, e.Err = "cancelled", result.Other, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		e.Code, e.Err = "cancelled", fmt.Errorf("%w (%v)", ctx.Err(), err)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			e.Code, e.Class = "timeout", result.Transient
 		}

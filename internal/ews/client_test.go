@@ -360,6 +360,9 @@ func TestHTTPFailures(t *testing.T) {
 		{name: "302 to a login page", handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://adfs.contoso.com/adfs/ls/?wa=wsignin1.0&wctx=SECRETSTATE", http.StatusFound)
 		}, class: result.NotEWS, code: "HTTP 302", inMessage: "adfs.contoso.com/adfs/ls/"},
+		{name: "empty SOAP envelope", handler: func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>`)
+		}, class: result.Other, code: "HTTP 200", inMessage: "without any ResponseMessage"},
 		{name: "404", handler: http.NotFound, class: result.NotEWS, code: "HTTP 404"},
 		{name: "500 ASP.NET error page", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
@@ -487,8 +490,8 @@ func TestCancel(t *testing.T) {
 			if !errors.Is(err, want) || !errors.As(err, &e) {
 				t.Fatalf("got %v, want %v inside *Error", err, want)
 			}
-			if mode == "deadline" && (e.Class != result.Transient || e.Code != "timeout") {
-				t.Errorf("deadline: class %s code %s", e.Class, e.Code)
+			if wantCode := map[string]string{"cancel": "cancelled", "deadline": "timeout"}[mode]; e.Class != result.Transient || e.Code != wantCode {
+				t.Errorf("class %s code %s, want transient %s", e.Class, e.Code, wantCode)
 			}
 		})
 	}
@@ -594,5 +597,23 @@ func TestConvertIdAuthFailure(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Class != result.AuthFailed || fmt.Sprint(e.AuthSchemes) != "[Negotiate NTLM]" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestGzipOverTheWire: the transport asks for gzip and the reply is decoded.
+func TestGzipOverTheWire(t *testing.T) {
+	var asked atomic.Bool
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(strings.Contains(r.Header.Get("Accept-Encoding"), "gzip"))
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		zw.Write(readSample(t, "getrooms-success-howto-msdocs.xml"))
+		zw.Close()
+	}))
+	defer ts.Close()
+	rooms, err := (&Client{URL: ts.URL, HTTP: ts.Client()}).GetRooms(context.Background(), "list@contoso.com")
+	if err != nil || len(rooms) == 0 || !asked.Load() {
+		t.Fatalf("rooms %v, err %v, gzip asked %v", rooms, err, asked.Load())
 	}
 }
