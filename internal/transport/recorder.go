@@ -315,7 +315,7 @@ func (rt *recording) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	h := req.Header.Clone()
 	h.Set("Host", host)
-	reqText := fmt.Sprintf("%s %s %s\n%s\n%s", req.Method, req.URL.RequestURI(), "HTTP/1.1", rt.rec.headers(h), rt.rec.body(reqBody, int64(len(reqBody)), true))
+	reqText := fmt.Sprintf("%s %s HTTP/1.1\n%s\n%s", req.Method, rt.rec.Redact(req.URL.RequestURI()), rt.rec.headers(h), rt.rec.body(reqBody, int64(len(reqBody)), true))
 
 	began := time.Now()
 	resp, err := rt.next.RoundTrip(req)
