@@ -3,6 +3,7 @@ package autodiscover
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -100,9 +101,18 @@ type Step struct {
 	Protocol Protocol      `json:"protocol,omitempty"`
 	Address  string        `json:"address"` // the address this step asked about
 	Status   int           `json:"status,omitempty"`
-	Duration time.Duration `json:"duration"`
+	Duration time.Duration `json:"-"` // as durationMs in JSON
 	Outcome  string        `json:"outcome"`
 	Detail   string        `json:"detail,omitempty"`
+}
+
+// MarshalJSON writes the duration in milliseconds, which is what a reader wants.
+func (s Step) MarshalJSON() ([]byte, error) {
+	type plain Step
+	return json.Marshal(struct {
+		plain
+		DurationMs int64 `json:"durationMs"`
+	}{plain(s), s.Duration.Milliseconds()})
 }
 
 // Result is what Discover found and how.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"deputy/internal/transport"
 	adsim "deputy/internal/exchangesim/autodiscover"
+	"deputy/internal/transport"
 )
 
 // lab starts a simulator and returns options aiming the real code path at it.
