@@ -374,3 +374,38 @@ func other(code string, s Situation) fix {
 	return fix{why: "Deputy could not classify this failure" + map[bool]string{true: " (server code " + plain(code, "") + ")", false: ""}[code != ""] +
 		". Rerun with --trace and attach the report to your ticket; the traces are redacted."}
 }
+
+// ClassTitle names a class for people: report headings, the window's group labels.
+func ClassTitle(c result.Class) string {
+	switch c {
+	case result.OK:
+		return "OK"
+	case result.ImpersonationDenied:
+		return "Outside the impersonation scope"
+	case result.NoImpersonationRight:
+		return "No impersonation right"
+	case result.MailboxNotFound:
+		return "Mailbox not found"
+	case result.AccessDenied:
+		return "Access denied"
+	case result.NoMailbox:
+		return "No mailbox"
+	case result.Throttled:
+		return "Throttled by the server"
+	case result.Transient:
+		return "Temporary server failure"
+	case result.AuthFailed:
+		return "Authentication failed"
+	case result.VersionError:
+		return "Exchange version mismatch"
+	case result.SchemaError:
+		return "Request rejected (Deputy bug)"
+	case result.HeaderInvalid:
+		return "Invalid impersonation header"
+	case result.NotEWS:
+		return "Not an EWS endpoint"
+	case result.Other, "":
+		return "Other error"
+	}
+	return scrub(string(c))
+}

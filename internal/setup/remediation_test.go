@@ -161,3 +161,20 @@ func TestRemediationHostile(t *testing.T) {
 		}
 	}
 }
+
+func TestClassTitle(t *testing.T) {
+	seen := map[string]result.Class{}
+	for _, c := range result.Classes {
+		title := ClassTitle(c)
+		if title == "" || title == string(c) {
+			t.Errorf("ClassTitle(%s) = %q: no human title", c, title)
+		}
+		if prev, dup := seen[title]; dup {
+			t.Errorf("ClassTitle(%s) = ClassTitle(%s) = %q", c, prev, title)
+		}
+		seen[title] = c
+	}
+	if got := ClassTitle("new-class\n"); got != "new-class\uFFFD" {
+		t.Errorf("unknown class title = %q", got)
+	}
+}

@@ -1,0 +1,234 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"deputy/internal/result"
+)
+
+var htmlFuncs = template.FuncMap{
+	"lower":  func(s result.Status) string { return strings.ToLower(string(s)) },
+	"status": statusText,
+	"st": func(s result.Status) string {
+		if s == "" {
+			return ""
+		}
+		return statusText(s)
+	},
+	"kind": func(k string) string {
+		if k == result.KindUser {
+			return ""
+		}
+		return k
+	},
+	"add":  func(a, b int) int { return a + b },
+	"time": fmtTime,
+}
+
+var htmlTmpl = template.Must(template.New("report").Funcs(htmlFuncs).Parse(htmlSource))
+
+// HTML writes the report as one self-contained HTML file: inline CSS, no scripts, no
+// external resources, readable on screen and on paper.
+func HTML(w io.Writer, r *result.Result, o Options) error {
+	if r == nil {
+		return fmt.Errorf("report: no result")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := htmlTmpl.Execute(bw, newView(r, o)); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return bw.Flush()
+}
+
+const htmlSource = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="Deputy">
+<title>{{.Title}}</title>
+<style>
+:root { --pass:#1a7f37; --warn:#9a6700; --fail:#cf222e; --skip:#8c959f; --ink:#1f2328; --muted:#59636e; --line:#d1d9e0; --code:#f6f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 "Segoe UI", system-ui, -apple-system, "Helvetica Neue", Arial, sans-serif; color:var(--ink); background:#fff; }
+main { max-width:1120px; margin:0 auto; padding:24px 28px 48px; }
+h1 { font-size:22px; margin:0 0 2px; font-weight:600; }
+h2 { font-size:17px; margin:34px 0 10px; padding-bottom:5px; border-bottom:1px solid var(--line); font-weight:600; }
+h3 { font-size:15px; margin:0; font-weight:600; }
+.sub { color:var(--muted); margin:0 0 18px; }
+.summary { border:1px solid var(--line); border-left:8px solid var(--skip); border-radius:6px; padding:16px 20px; }
+.summary.pass { border-left-color:var(--pass); } .summary.warn { border-left-color:var(--warn); } .summary.fail { border-left-color:var(--fail); }
+.verdict { font-size:26px; font-weight:700; margin:0; }
+.pass .verdict { color:var(--pass); } .warn .verdict { color:var(--warn); } .fail .verdict { color:var(--fail); }
+.counts { font-size:15px; margin:4px 0 12px; }
+.bar { display:flex; height:16px; border-radius:4px; overflow:hidden; background:#eaeef2; margin:0 0 6px; }
+.bar span { display:block; height:100%; }
+.bar .pass { background:var(--pass); } .bar .warn { background:#d4a72c; } .bar .fail { background:var(--fail); } .bar .skip { background:var(--skip); }
+.legend { font-size:12px; color:var(--muted); margin:0 0 14px; }
+.legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin:0 4px 0 12px; vertical-align:-1px; }
+.legend i:first-child { margin-left:0; }
+.facts { display:grid; grid-template-columns:max-content 1fr max-content 1fr; gap:3px 14px; margin:0; font-size:13px; }
+.facts dt { color:var(--muted); } .facts dd { margin:0; overflow-wrap:anywhere; }
+.badge { display:inline-block; min-width:44px; text-align:center; font-size:11px; font-weight:700; letter-spacing:.04em; color:#fff; border-radius:3px; padding:1px 6px; background:var(--skip); vertical-align:1px; }
+.badge.pass { background:var(--pass); } .badge.warn { background:var(--warn); } .badge.fail { background:var(--fail); }
+.check { border:1px solid var(--line); border-left:4px solid var(--skip); border-radius:5px; padding:10px 14px; margin:0 0 10px; break-inside:avoid; }
+.check.pass { border-left-color:var(--pass); } .check.warn { border-left-color:var(--warn); } .check.fail { border-left-color:var(--fail); }
+.check p { margin:4px 0 0; }
+.meta { color:var(--muted); font-size:12px; }
+ul.evidence { margin:6px 0 0; padding-left:18px; font-size:13px; color:#31373d; }
+ul.evidence li { overflow-wrap:anywhere; }
+pre, code { font-family:"Cascadia Mono", Consolas, "DejaVu Sans Mono", Menlo, monospace; font-size:12px; }
+pre { background:var(--code); border:1px solid var(--line); border-radius:4px; padding:8px 10px; margin:8px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; }
+.fix { font-size:12px; font-weight:600; color:var(--muted); margin:8px 0 0; text-transform:uppercase; letter-spacing:.04em; }
+table { border-collapse:collapse; width:100%; font-size:12.5px; margin:8px 0 0; }
+th, td { text-align:left; padding:4px 8px; border-bottom:1px solid #eaeef2; vertical-align:top; }
+th { background:#f6f8fa; border-bottom:1px solid var(--line); font-weight:600; position:sticky; top:0; }
+td.addr { overflow-wrap:anywhere; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.msg { color:#31373d; overflow-wrap:anywhere; }
+tbody tr:nth-child(even) td { background:#fbfcfd; }
+.group { margin:0 0 22px; }
+.group h3 .n { color:var(--muted); font-weight:400; }
+.s-pass { color:var(--pass); font-weight:600; } .s-warn { color:var(--warn); font-weight:600; } .s-fail { color:var(--fail); font-weight:600; } .s-skip { color:var(--muted); }
+.trace { margin:0 0 16px; break-inside:avoid-page; }
+footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px solid var(--line); padding-top:8px; }
+@media (max-width:760px) { .facts { grid-template-columns:max-content 1fr; } main { padding:16px; } }
+@media print {
+  @page { size:A4; margin:14mm 12mm; }
+  body { font-size:10.5pt; }
+  main { max-width:none; padding:0; }
+  * { -webkit-print-color-adjust:exact; print-color-adjust:exact; }
+  th { position:static; }
+  thead { display:table-header-group; }
+  tr { break-inside:avoid; }
+  h2 { break-after:avoid; }
+  .group h3, .fix { break-after:avoid; }
+  pre { font-size:8.5pt; }
+}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p class="sub">Deputy proves that the service account can act as every mailbox through Exchange Web Services.{{if .Generated}} Report generated {{.Generated}}.{{end}}</p>
+
+<section class="summary {{lower .Verdict}}" aria-label="Summary">
+<p class="verdict">{{.VerdictText}}</p>
+<p class="counts">{{.VerdictLine}} · {{.ChecksLine}}</p>
+{{- if .Total}}
+<div class="bar" role="img" aria-label="{{.Pass}} passed, {{.Warn}} warnings, {{.Fail}} failed, {{.Skip}} not tested">
+{{- if .Pass}}<span class="pass" style="width: {{.PassPct}}%"></span>{{end -}}
+{{- if .Warn}}<span class="warn" style="width: {{.WarnPct}}%"></span>{{end -}}
+{{- if .Fail}}<span class="fail" style="width: {{.FailPct}}%"></span>{{end -}}
+{{- if .Skip}}<span class="skip" style="width: {{.SkipPct}}%"></span>{{end -}}
+</div>
+<p class="legend"><i style="background:#1a7f37"></i>{{.Pass}} passed<i style="background:#d4a72c"></i>{{.Warn}} warnings<i style="background:#cf222e"></i>{{.Fail}} failed{{if .Skip}}<i style="background:#8c959f"></i>{{.Skip}} not tested{{end}}</p>
+{{- end}}
+<dl class="facts">
+{{- range .Facts}}
+<dt>{{.K}}</dt><dd>{{.V}}</dd>
+{{- end}}
+</dl>
+</section>
+
+<h2>Checks</h2>
+{{- range .Checks}}
+<div class="check {{lower .Status}}">
+<h3><span class="badge {{lower .Status}}">{{.StatusText}}</span> {{.Title}}{{if not .Title}}{{.ID}}{{end}}</h3>
+{{- if .Summary}}<p>{{.Summary}}</p>{{end}}
+{{- if or .ClassText .Code .Duration}}<p class="meta">{{if .ClassText}}{{.ClassText}}{{end}}{{if .Code}}{{if .ClassText}} · {{end}}server code <code>{{.Code}}</code>{{end}}{{if .Duration}}{{if or .ClassText .Code}} · {{end}}{{.Duration}}{{end}}</p>{{end}}
+{{- with .Cert}}
+<ul class="evidence"><li>Certificate: {{.Subject}}, issued by {{.Issuer}}, valid {{time .NotBefore}} to {{time .NotAfter}}{{if .Trusted}} (trusted){{else}} (NOT trusted){{end}}</li><li>SHA-256 <code>{{.SHA256}}</code></li></ul>
+{{- end}}
+{{- if .Evidence}}
+<ul class="evidence">
+{{- range .Evidence}}<li>{{.}}</li>{{end}}
+</ul>
+{{- end}}
+{{- if .Remediation}}
+<p class="fix">How to fix</p>
+<pre>{{.Remediation}}</pre>
+{{- end}}
+</div>
+{{- else}}
+<p>No checks were run.</p>
+{{- end}}
+
+{{- if .Groups}}
+<h2>Mailboxes that failed</h2>
+{{- range .Groups}}
+<div class="group">
+<h3><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Title}} <span class="n">— {{len .Mailboxes}} mailbox{{if ne (len .Mailboxes) 1}}es{{end}}</span></h3>
+{{- if .Remediation}}
+<p class="fix">How to fix{{if gt (len .Mailboxes) 1}} (shown for {{.Example}}; the same for the others){{end}}</p>
+<pre>{{.Remediation}}</pre>
+{{- end}}
+<table>
+<thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Server code</th><th>Message</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
+<tbody>
+{{- range $i, $m := .Mailboxes}}
+<tr><td class="num">{{add $i 1}}</td><td class="addr">{{$m.Address}}</td><td>{{kind $m.Kind}}</td><td><code>{{$m.Code}}</code></td><td class="msg">{{$m.Message}}</td><td class="s-{{lower $m.Read}}">{{st $m.Read}}</td><td class="s-{{lower $m.Write}}">{{st $m.Write}}</td><td class="num">{{$m.LatencyMs}}</td><td class="num">{{$m.Attempts}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</div>
+{{- end}}
+{{- end}}
+
+{{- if .Passed}}
+<h2>Mailboxes that passed{{if .Skip}} or were not tested{{end}} ({{len .Passed}})</h2>
+<table>
+<thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Status</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
+<tbody>
+{{- range $i, $m := .Passed}}
+<tr><td class="num">{{add $i 1}}</td><td class="addr">{{$m.Address}}</td><td>{{kind $m.Kind}}</td><td class="s-{{lower $m.Status}}">{{status $m.Status}}</td><td class="s-{{lower $m.Read}}">{{st $m.Read}}</td><td class="s-{{lower $m.Write}}">{{st $m.Write}}</td><td class="num">{{$m.LatencyMs}}</td><td class="num">{{$m.Attempts}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
+
+{{- with .Migration}}
+<h2>Migration readiness: EWS and Microsoft Graph</h2>
+<p>EWS in Exchange Online shuts down on 1 April 2027. Per mailbox, which protocol works today:</p>
+<dl class="facts">
+<dt>Ready on both</dt><dd>{{.BothReady}}</dd><dt>EWS only</dt><dd>{{.EWSOnly}}</dd>
+<dt>Graph only</dt><dd>{{.GraphOnly}}</dd><dt>Neither</dt><dd>{{.Neither}}</dd>
+</dl>
+{{- if .Addresses}}
+<table>
+<thead><tr><th>Mailbox</th><th>EWS</th><th>Graph</th><th>Verdict</th></tr></thead>
+<tbody>
+{{- range .Addresses}}
+<tr><td class="addr">{{.Address}}</td><td>{{.EWS}}</td><td>{{.Graph}}</td><td>{{.Verdict}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
+{{- end}}
+
+{{- if .Script}}
+<h2>Setup script</h2>
+<p>Run it in the Exchange Management Shell (or Exchange Online PowerShell) once with <code>-WhatIf</code>, then without.</p>
+<pre>{{.Script}}</pre>
+{{- end}}
+
+{{- if .Traces}}
+<h2>Request traces ({{len .Traces}})</h2>
+<p class="meta">Credentials, tokens, NTLM blobs and cookies are removed.</p>
+{{- range .Traces}}
+<div class="trace">
+<h3>{{.Step}}{{if .Mailbox}} · {{.Mailbox}}{{end}} — {{.Method}} {{.URL}} → {{.Status}} <span class="meta">({{.DurationMs}} ms)</span></h3>
+<pre>{{.Request}}</pre>
+<pre>{{.Response}}</pre>
+</div>
+{{- end}}
+{{- end}}
+
+<footer>{{.Footer}}{{if .Generated}} · generated {{.Generated}}{{end}}</footer>
+</main>
+</body>
+</html>
+`

@@ -1,0 +1,599 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/gomonobold"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"deputy/internal/result"
+)
+
+// A4 portrait in millimetres.
+const (
+	pageW   = 210.0
+	pageH   = 297.0
+	margin  = 15.0
+	bottom  = 17.0
+	contW   = pageW - 2*margin
+	sans    = "go"
+	mono    = "gomono"
+	nbAlias = "{nb}"
+)
+
+type rgb struct{ r, g, b int }
+
+var (
+	colPass  = rgb{26, 127, 55}
+	colWarn  = rgb{154, 103, 0}
+	colWarnB = rgb{212, 167, 44}
+	colFail  = rgb{207, 34, 46}
+	colSkip  = rgb{140, 149, 159}
+	colInk   = rgb{31, 35, 40}
+	colMuted = rgb{89, 99, 110}
+	colLine  = rgb{209, 217, 224}
+	colCode  = rgb{246, 248, 250}
+	colHead  = rgb{238, 241, 244}
+	colZebra = rgb{250, 251, 252}
+)
+
+func statusColor(s result.Status) rgb {
+	switch s {
+	case result.Pass:
+		return colPass
+	case result.Warn:
+		return colWarn
+	case result.Fail:
+		return colFail
+	}
+	return colSkip
+}
+
+type column struct {
+	title string
+	w     float64
+	align string
+}
+
+type pdfDoc struct {
+	*fpdf.Fpdf
+	v     *view
+	table []column // when set, every new page starts with this table's header
+}
+
+// PDF writes the report as an A4 PDF: a title page an admin reads in ten seconds, then
+// the checks with their fixes, the mailbox tables (headers repeated on every page), the
+// setup script and the traces. Every page carries "Page N of M".
+func PDF(w io.Writer, r *result.Result, o Options) error {
+	if r == nil {
+		return fmt.Errorf("report: no result")
+	}
+	v := newView(r, o)
+	f := fpdf.New("P", "mm", "A4", "")
+	d := &pdfDoc{Fpdf: f, v: v}
+	f.SetTitle(v.Title, true)
+	f.SetCreator("Deputy", true)
+	f.SetAuthor(strings.TrimSpace(r.Tool.Name+" "+r.Tool.Version), true)
+	f.AddUTF8FontFromBytes(sans, "", goregular.TTF)
+	f.AddUTF8FontFromBytes(sans, "B", gobold.TTF)
+	f.AddUTF8FontFromBytes(mono, "", gomono.TTF)
+	f.AddUTF8FontFromBytes(mono, "B", gomonobold.TTF)
+	f.SetMargins(margin, margin, margin)
+	f.SetAutoPageBreak(true, bottom)
+	f.AliasNbPages(nbAlias)
+	f.SetHeaderFunc(d.header)
+	f.SetFooterFunc(d.footer)
+
+	d.titlePage()
+	d.checks()
+	d.mailboxes()
+	d.migration()
+	d.script()
+	d.traces()
+
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("report: pdf: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := f.Output(bw); err != nil {
+		return fmt.Errorf("report: pdf: %w", err)
+	}
+	return bw.Flush()
+}
+
+func (d *pdfDoc) color(c rgb)                     { d.SetTextColor(c.r, c.g, c.b) }
+func (d *pdfDoc) fill(c rgb)                      { d.SetFillColor(c.r, c.g, c.b) }
+func (d *pdfDoc) draw(c rgb)                      { d.SetDrawColor(c.r, c.g, c.b) }
+func (d *pdfDoc) font(style string, size float64) { d.SetFont(sans, style, size) }
+
+// line cleans a value for a one-line cell: no control characters.
+func line(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// block cleans text for MultiCell: keeps line breaks, expands tabs, drops other controls.
+func block(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\t", "    ")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return r
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// fit shortens s with an ellipsis until it fits width w (current font).
+func (d *pdfDoc) fit(s string, w float64) string {
+	s = line(s)
+	avail := w - 2*d.GetCellMargin()
+	if d.GetStringWidth(s) <= avail {
+		return s
+	}
+	rs := []rune(s)
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if d.GetStringWidth(string(rs[:mid])+"…") <= avail {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return string(rs[:lo]) + "…"
+}
+
+func (d *pdfDoc) header() {
+	if d.PageNo() > 1 {
+		d.font("", 8)
+		d.color(colMuted)
+		d.SetXY(margin, 8)
+		d.CellFormat(contW, 4, d.fit(d.v.Title, contW), "", 0, "L", false, 0, "")
+		d.draw(colLine)
+		d.SetLineWidth(0.2)
+		d.Line(margin, 12.5, pageW-margin, 12.5)
+		d.SetY(margin)
+	}
+	if d.table != nil {
+		d.tableHeader()
+	}
+	d.color(colInk)
+}
+
+func (d *pdfDoc) footer() {
+	d.SetY(-12)
+	d.font("", 8)
+	d.color(colMuted)
+	d.CellFormat(contW-32, 5, d.fit(d.v.Footer, contW-32), "", 0, "L", false, 0, "")
+	// Left-aligned in a fixed cell: the page-count alias is replaced after layout, so a
+	// right-aligned cell would be measured with the alias, not the number.
+	d.SetX(pageW - margin - 28)
+	d.CellFormat(28, 5, "Page "+strconv.Itoa(d.PageNo())+" of "+nbAlias, "", 0, "L", false, 0, "")
+}
+
+func (d *pdfDoc) heading(s string) {
+	d.table = nil
+	if d.GetY() > pageH-bottom-30 {
+		d.AddPage()
+	}
+	d.Ln(3)
+	d.font("B", 14)
+	d.color(colInk)
+	d.CellFormat(contW, 8, d.fit(s, contW), "", 1, "L", false, 0, "")
+	d.draw(colLine)
+	d.SetLineWidth(0.3)
+	y := d.GetY()
+	d.Line(margin, y, pageW-margin, y)
+	d.Ln(3)
+}
+
+// badge draws a status pill at the current position and moves right of it.
+func (d *pdfDoc) badge(s result.Status, h float64) {
+	x, y := d.GetXY()
+	d.fill(statusColor(s))
+	d.RoundedRect(x, y+(h-4.6)/2, 13, 4.6, 0.8, "1234", "F")
+	d.SetFont(sans, "B", 7.5)
+	d.SetTextColor(255, 255, 255)
+	d.SetXY(x, y)
+	d.CellFormat(13, h, statusText(s), "", 0, "C", false, 0, "")
+	d.SetXY(x+15, y)
+	d.color(colInk)
+}
+
+func (d *pdfDoc) titlePage() {
+	v := d.v
+	d.AddPage()
+	d.font("B", 10)
+	d.color(colMuted)
+	d.CellFormat(contW, 5, "DEPUTY", "", 1, "L", false, 0, "")
+	d.font("B", 22)
+	d.color(colInk)
+	d.MultiCell(contW, 10, block("EWS impersonation report"), "", "L", false)
+	if name := d.v.Facts; len(name) > 0 && name[0].K == "Profile" {
+		d.font("", 13)
+		d.color(colMuted)
+		d.MultiCell(contW, 6.5, block(name[0].V), "", "L", false)
+	}
+	d.Ln(6)
+
+	// Verdict band.
+	y := d.GetY()
+	c := statusColor(v.Verdict)
+	d.fill(c)
+	d.Rect(margin, y, contW, 16, "F")
+	d.SetXY(margin+6, y)
+	d.SetFont(sans, "B", 20)
+	d.SetTextColor(255, 255, 255)
+	d.CellFormat(contW-12, 16, d.fit(v.VerdictText, contW-12), "", 1, "L", false, 0, "")
+	d.SetY(y + 19)
+	d.font("", 11.5)
+	d.color(colInk)
+	d.MultiCell(contW, 6, block(v.VerdictLine+" · "+v.ChecksLine), "", "L", false)
+	d.Ln(2)
+
+	if v.Total > 0 {
+		y = d.GetY()
+		d.fill(colHead)
+		d.Rect(margin, y, contW, 6, "F")
+		x := margin
+		for _, seg := range []struct {
+			n int
+			c rgb
+		}{{v.Pass, colPass}, {v.Warn, colWarnB}, {v.Fail, colFail}, {v.Skip, colSkip}} {
+			if seg.n == 0 {
+				continue
+			}
+			w := contW * float64(seg.n) / float64(v.Total)
+			d.fill(seg.c)
+			d.Rect(x, y, w, 6, "F")
+			x += w
+		}
+		d.SetY(y + 8)
+		d.font("", 9)
+		d.color(colMuted)
+		legend := fmt.Sprintf("%d passed   %d warnings   %d failed", v.Pass, v.Warn, v.Fail)
+		if v.Skip > 0 {
+			legend += fmt.Sprintf("   %d not tested", v.Skip)
+		}
+		d.CellFormat(contW, 5, legend, "", 1, "L", false, 0, "")
+	}
+	d.Ln(5)
+
+	// Facts.
+	for _, f := range v.Facts {
+		d.font("", 9.5)
+		d.color(colMuted)
+		d.CellFormat(40, 5.5, f.K, "", 0, "L", false, 0, "")
+		d.color(colInk)
+		d.MultiCell(contW-40, 5.5, block(f.V), "", "L", false)
+	}
+	if v.Generated != "" {
+		d.font("", 9.5)
+		d.color(colMuted)
+		d.CellFormat(40, 5.5, "Report generated", "", 0, "L", false, 0, "")
+		d.color(colInk)
+		d.CellFormat(contW-40, 5.5, v.Generated, "", 1, "L", false, 0, "")
+	}
+
+	// Checks at a glance.
+	d.Ln(6)
+	d.font("B", 12)
+	d.color(colInk)
+	d.CellFormat(contW, 7, "Checks at a glance", "", 1, "L", false, 0, "")
+	for _, c := range v.Checks {
+		if d.GetY() > pageH-bottom-8 {
+			break // the full list follows on the next pages
+		}
+		d.badge(c.Status, 6)
+		d.font("B", 9.5)
+		title := c.Title
+		if title == "" {
+			title = c.ID
+		}
+		tw := d.GetStringWidth(title) + 3
+		if tw > 60 {
+			tw = 60
+		}
+		d.CellFormat(tw, 6, d.fit(title, tw), "", 0, "L", false, 0, "")
+		d.font("", 9.5)
+		d.color(colMuted)
+		rest := contW - 15 - tw
+		d.CellFormat(rest, 6, d.fit(c.Summary, rest), "", 1, "L", false, 0, "")
+		d.color(colInk)
+	}
+	if len(v.Groups) > 0 && d.GetY() < pageH-bottom-20 {
+		d.Ln(4)
+		d.font("B", 12)
+		d.CellFormat(contW, 7, "Why mailboxes failed", "", 1, "L", false, 0, "")
+		for _, g := range v.Groups {
+			if d.GetY() > pageH-bottom-8 {
+				break
+			}
+			d.badge(g.Status, 6)
+			d.font("", 9.5)
+			d.CellFormat(contW-15, 6, d.fit(fmt.Sprintf("%s — %s", g.Title, plural(len(g.Mailboxes), "mailbox", "mailboxes")), contW-15), "", 1, "L", false, 0, "")
+		}
+	}
+}
+
+// code writes text in monospace on a light background (commands, scripts, traces).
+func (d *pdfDoc) code(s string, size float64) {
+	d.SetFont(mono, "", size)
+	d.color(colInk)
+	d.fill(colCode)
+	d.draw(colLine)
+	h := size * 0.45
+	d.MultiCell(contW, h, block(s), "", "L", true)
+}
+
+func (d *pdfDoc) label(s string) {
+	d.Ln(1.5)
+	d.font("B", 8)
+	d.color(colMuted)
+	d.CellFormat(contW, 5, s, "", 1, "L", false, 0, "")
+	d.color(colInk)
+}
+
+func (d *pdfDoc) checks() {
+	d.AddPage()
+	d.heading("Checks")
+	if len(d.v.Checks) == 0 {
+		d.font("", 10)
+		d.MultiCell(contW, 5, "No checks were run.", "", "L", false)
+	}
+	for _, c := range d.v.Checks {
+		if d.GetY() > pageH-bottom-35 {
+			d.AddPage()
+		}
+		y0 := d.GetY()
+		d.SetLeftMargin(margin + 3)
+		d.SetX(margin + 3)
+		d.badge(c.Status, 6.5)
+		d.font("B", 11)
+		title := c.Title
+		if title == "" {
+			title = c.ID
+		}
+		d.CellFormat(contW-18, 6.5, d.fit(title, contW-18), "", 1, "L", false, 0, "")
+		if c.Summary != "" {
+			d.font("", 9.5)
+			d.MultiCell(contW-3, 5, block(c.Summary), "", "L", false)
+		}
+		var meta []string
+		if c.ClassText != "" {
+			meta = append(meta, c.ClassText)
+		}
+		if c.Code != "" {
+			meta = append(meta, "server code "+c.Code)
+		}
+		if c.Duration != "" {
+			meta = append(meta, c.Duration)
+		}
+		if len(meta) > 0 {
+			d.font("", 8.5)
+			d.color(colMuted)
+			d.MultiCell(contW-3, 4.5, block(strings.Join(meta, " · ")), "", "L", false)
+			d.color(colInk)
+		}
+		var ev []string
+		if ct := c.Cert; ct != nil {
+			trust := "NOT trusted"
+			if ct.Trusted {
+				trust = "trusted"
+			}
+			ev = append(ev, fmt.Sprintf("Certificate: %s, issued by %s, valid %s to %s (%s)", ct.Subject, ct.Issuer, fmtTime(ct.NotBefore), fmtTime(ct.NotAfter), trust),
+				"SHA-256 "+ct.SHA256)
+		}
+		ev = append(ev, c.Evidence...)
+		for _, e := range ev {
+			d.font("", 8.5)
+			d.color(colMuted)
+			x := d.GetX()
+			d.CellFormat(4, 4.5, "•", "", 0, "L", false, 0, "")
+			d.SetLeftMargin(x + 4)
+			d.color(colInk)
+			d.MultiCell(contW-7, 4.5, block(e), "", "L", false)
+			d.SetLeftMargin(x)
+		}
+		if c.Remediation != "" {
+			d.label("HOW TO FIX")
+			d.SetLeftMargin(margin + 3)
+			d.SetFont(mono, "", 7.6)
+			d.fill(colCode)
+			d.MultiCell(contW-3, 3.7, block(c.Remediation), "", "L", true)
+		}
+		d.SetLeftMargin(margin)
+		// Status stripe down the left edge of the check (same page only).
+		if y1 := d.GetY(); y1 > y0 {
+			d.fill(statusColor(c.Status))
+			d.Rect(margin, y0, 1.2, y1-y0, "F")
+		}
+		d.Ln(4)
+	}
+}
+
+func (d *pdfDoc) tableHeader() {
+	d.font("B", 8)
+	d.color(colInk)
+	d.fill(colHead)
+	d.draw(colLine)
+	for _, c := range d.table {
+		d.CellFormat(c.w, 5.5, c.title, "B", 0, c.align, true, 0, "")
+	}
+	d.Ln(-1)
+}
+
+func (d *pdfDoc) startTable(cols []column) {
+	if d.GetY() > pageH-bottom-15 {
+		d.AddPage()
+	}
+	d.table = cols
+	d.tableHeader()
+}
+
+// row writes one table row; statuses get their colour.
+func (d *pdfDoc) row(i int, cells []string, colors map[int]rgb) {
+	const h = 4.8
+	if d.GetY()+h > pageH-bottom {
+		d.AddPage() // the header func redraws the column header
+	}
+	d.font("", 7.8)
+	zebra := i%2 == 1
+	if zebra {
+		d.fill(colZebra)
+	}
+	for j, c := range d.table {
+		if col, ok := colors[j]; ok {
+			d.color(col)
+		} else {
+			d.color(colInk)
+		}
+		d.CellFormat(c.w, h, d.fit(cells[j], c.w), "", 0, c.align, zebra, 0, "")
+	}
+	d.Ln(-1)
+}
+
+func st(s result.Status) string {
+	if s == "" {
+		return ""
+	}
+	return statusText(s)
+}
+
+func kindText(k string) string {
+	if k == result.KindUser {
+		return ""
+	}
+	return k
+}
+
+func (d *pdfDoc) mailboxes() {
+	v := d.v
+	if len(v.Groups) > 0 {
+		d.AddPage()
+		d.heading("Mailboxes that failed")
+		for _, g := range v.Groups {
+			if d.GetY() > pageH-bottom-40 {
+				d.AddPage()
+			}
+			d.badge(g.Status, 7)
+			d.font("B", 11)
+			d.CellFormat(contW-15, 7, d.fit(fmt.Sprintf("%s — %s", g.Title, plural(len(g.Mailboxes), "mailbox", "mailboxes")), contW-15), "", 1, "L", false, 0, "")
+			if g.Remediation != "" {
+				l := "HOW TO FIX"
+				if len(g.Mailboxes) > 1 {
+					l += " (shown for " + line(g.Example) + "; the same for the others)"
+				}
+				d.label(d.fit(l, contW))
+				d.code(g.Remediation, 7.6)
+				d.Ln(2)
+			}
+			d.startTable([]column{{"#", 10, "R"}, {"Mailbox", 60, "L"}, {"Kind", 12, "L"}, {"Server code", 40, "L"}, {"Message", 46, "L"}, {"ms", 12, "R"}})
+			for i, m := range g.Mailboxes {
+				d.row(i, []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), m.Code, m.Message, strconv.FormatInt(m.LatencyMs, 10)}, nil)
+			}
+			d.table = nil
+			d.Ln(5)
+		}
+	}
+	if len(v.Passed) > 0 {
+		if len(v.Groups) == 0 {
+			d.AddPage()
+		}
+		title := fmt.Sprintf("Mailboxes that passed (%d)", len(v.Passed))
+		if v.Skip > 0 {
+			title = fmt.Sprintf("Mailboxes that passed or were not tested (%d)", len(v.Passed))
+		}
+		d.heading(title)
+		d.startTable([]column{{"#", 12, "R"}, {"Mailbox", 86, "L"}, {"Kind", 14, "L"}, {"Status", 16, "L"}, {"Read", 14, "L"}, {"Write", 14, "L"}, {"ms", 14, "R"}, {"Tries", 10, "R"}})
+		for i, m := range v.Passed {
+			d.row(i, []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), statusText(m.Status), st(m.Read), st(m.Write),
+				strconv.FormatInt(m.LatencyMs, 10), strconv.Itoa(m.Attempts)},
+				map[int]rgb{3: statusColor(m.Status), 4: statusColor(m.Read), 5: statusColor(m.Write)})
+		}
+		d.table = nil
+	}
+}
+
+func (d *pdfDoc) migration() {
+	m := d.v.Migration
+	if m == nil {
+		return
+	}
+	d.AddPage()
+	d.heading("Migration readiness: EWS and Microsoft Graph")
+	d.font("", 9.5)
+	d.MultiCell(contW, 5, "EWS in Exchange Online shuts down on 1 April 2027. Per mailbox, which protocol works today:", "", "L", false)
+	d.Ln(1)
+	for _, f := range []kv{{"Ready on both", strconv.Itoa(m.BothReady)}, {"EWS only", strconv.Itoa(m.EWSOnly)}, {"Graph only", strconv.Itoa(m.GraphOnly)}, {"Neither", strconv.Itoa(m.Neither)}} {
+		d.color(colMuted)
+		d.CellFormat(40, 5.5, f.K, "", 0, "L", false, 0, "")
+		d.color(colInk)
+		d.CellFormat(40, 5.5, f.V, "", 1, "L", false, 0, "")
+	}
+	d.Ln(3)
+	if len(m.Addresses) > 0 {
+		d.startTable([]column{{"Mailbox", 90, "L"}, {"EWS", 30, "L"}, {"Graph", 30, "L"}, {"Verdict", 30, "L"}})
+		for i, a := range m.Addresses {
+			d.row(i, []string{a.Address, string(a.EWS), string(a.Graph), a.Verdict}, nil)
+		}
+		d.table = nil
+	}
+}
+
+func (d *pdfDoc) script() {
+	if d.v.Script == "" {
+		return
+	}
+	d.AddPage()
+	d.heading("Setup script")
+	d.font("", 9.5)
+	d.MultiCell(contW, 5, "Run it in the Exchange Management Shell (or Exchange Online PowerShell) once with -WhatIf, then without.", "", "L", false)
+	d.Ln(2)
+	d.code(d.v.Script, 7)
+}
+
+func (d *pdfDoc) traces() {
+	if len(d.v.Traces) == 0 {
+		return
+	}
+	d.AddPage()
+	d.heading(fmt.Sprintf("Request traces (%d)", len(d.v.Traces)))
+	d.font("", 8.5)
+	d.color(colMuted)
+	d.MultiCell(contW, 4.5, "Credentials, tokens, NTLM blobs and cookies are removed.", "", "L", false)
+	d.Ln(2)
+	for _, t := range d.v.Traces {
+		if d.GetY() > pageH-bottom-25 {
+			d.AddPage()
+		}
+		head := t.Step
+		if t.Mailbox != "" {
+			head += " · " + t.Mailbox
+		}
+		head += fmt.Sprintf(" — %s %s -> %d (%d ms)", t.Method, t.URL, t.Status, t.DurationMs)
+		d.font("B", 8.5)
+		d.color(colInk)
+		d.MultiCell(contW, 4.5, block(head), "", "L", false)
+		d.code(t.Request, 6.5)
+		d.Ln(1)
+		d.code(t.Response, 6.5)
+		d.Ln(4)
+	}
+}
