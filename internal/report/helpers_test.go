@@ -66,7 +66,7 @@ func demoResult() *result.Result {
 	r.Summary.Requests = 361
 	r.Traces = []result.Trace{{
 		Step: "impersonation", Mailbox: "adele.vance@contoso.com", Method: "POST", URL: "https://mail.contoso.com/EWS/Exchange.asmx", Status: 500, DurationMs: 38,
-		Request: "POST /EWS/Exchange.asmx HTTP/1.1\nHost: mail.contoso.com\nAuthorization: NTLM [redacted]\nContent-Type: text/xml; charset=utf-8\nX-AnchorMailbox: adele.vance@contoso.com\n\n<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/><t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>adele.vance@contoso.com</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body>…</soap:Body></soap:Envelope>",
+		Request:  "POST /EWS/Exchange.asmx HTTP/1.1\nHost: mail.contoso.com\nAuthorization: NTLM [redacted]\nContent-Type: text/xml; charset=utf-8\nX-AnchorMailbox: adele.vance@contoso.com\n\n<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/><t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>adele.vance@contoso.com</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body>…</soap:Body></soap:Envelope>",
 		Response: "HTTP/1.1 500 Internal Server Error\nContent-Type: text/xml; charset=utf-8\nX-FEServer: EX01\n\n<s:Fault><faultcode>a:ErrorImpersonateUserDenied</faultcode><faultstring>The account does not have permission to impersonate the requested user.</faultstring></s:Fault>",
 	}}
 	r.Tally()
