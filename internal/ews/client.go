@@ -197,19 +197,33 @@ func (c *Client) shapeError(r *Response, msg string) error {
 }
 
 // call sends one operation, stepping RequestServerVersion down while the server rejects
-// it as a version problem.
+// it as a version problem. A server-wide rejection steps the shared Version (every worker
+// profits); ErrorInvalidSchemaVersionForMailboxVersion is about one mailbox on an older
+// server, so only this request steps down and the others keep the newer schema.
 func (c *Client) call(ctx context.Context, op, as string, body func(*bytes.Buffer)) (*Response, error) {
 	if as != "" {
 		if err := checkMailbox("impersonated mailbox", as); err != nil {
 			return nil, err
 		}
 	}
+	v := c.Version.Get()
 	for range len(ladder) + 2 {
-		v := c.Version.Get()
 		resp, err := c.roundTrip(ctx, op, as, v, envelope(v, as, body))
-		if err == nil || !isVersionError(err) || !c.Version.StepDown(v) {
+		if err == nil || !isVersionError(err) {
 			return resp, err
 		}
+		if err.(*Error).Code == "ErrorInvalidSchemaVersionForMailboxVersion" {
+			next, ok := nextRung(v)
+			if !ok {
+				return resp, err
+			}
+			v = next
+			continue
+		}
+		if !c.Version.StepDown(v) {
+			return resp, err
+		}
+		v = c.Version.Get()
 	}
 	return nil, fmt.Errorf("ews %s: RequestServerVersion kept changing; giving up", op)
 }

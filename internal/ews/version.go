@@ -68,16 +68,23 @@ func (v *Version) StepDown(from string) bool {
 		// Someone else already changed it; retry only if that moved us lower.
 		return rank(v.cur) < rank(from)
 	}
+	next, ok := nextRung(from)
+	if ok {
+		v.cur = next
+	}
+	return ok
+}
+
+// nextRung is the version below from on the ladder.
+func nextRung(from string) (string, bool) {
 	i := indexOf(from)
 	switch {
 	case i < 0 && rank(from) > rank(ladder[0]):
-		v.cur = ladder[0]
-		return true
+		return ladder[0], true
 	case i < 0 || i == len(ladder)-1:
-		return false
+		return "", false
 	}
-	v.cur = ladder[i+1]
-	return true
+	return ladder[i+1], true
 }
 
 func indexOf(s string) int {
