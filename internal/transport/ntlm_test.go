@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,4 +147,71 @@ func BenchmarkNTLM(b *testing.B) {
 	}
 	b.ReportMetric(float64(n.Load())/float64(b.N), "req/call")
 	b.ReportMetric(float64(s.conns.Load()), "conns")
+}
+
+// TestNTLMHandshake: each way a handshake fails is told apart, where the Negotiator
+// alone only ever shows a 401.
+func TestNTLMHandshake(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		server   func(s *ntlmServer)
+		password string // "" = the right one
+		want     NTLMErrorKind
+		msg      string
+		legs     int64
+	}{
+		{name: "ok", legs: 3},
+		{name: "wrong password", password: "nope-nope", want: NTLMCredentialsDenied, msg: "wrong password", legs: 3},
+		{name: "key exchange", server: func(s *ntlmServer) { s.keyExch = true }, want: NTLMChallengeRejected, msg: "key exchange", legs: 2},
+		{name: "only Basic offered", server: func(s *ntlmServer) { s.offer = []string{`Basic realm="ex01"`} }, want: NTLMNotOffered, msg: "it offers Basic", legs: 1},
+		{name: "connection dropped between legs", server: func(s *ntlmServer) { s.closeAfterChallenge = true }, want: NTLMConnectionLost, msg: "connection was closed", legs: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newNTLMServer()
+			if tc.server != nil {
+				tc.server(s)
+			}
+			url, o := s.start(t)
+			if tc.password != "" {
+				o.Auth.Password = tc.password
+			}
+			var n atomic.Int64
+			o.Requests = &n
+			err := NTLMHandshake(context.Background(), url, o)
+			var ne *NTLMError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.want != "" && (!errors.As(err, &ne) || ne.Kind != tc.want):
+				t.Fatalf("got %v, want kind %s", err, tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.msg):
+				t.Errorf("message %q lacks %q", err, tc.msg)
+			}
+			if err != nil && strings.Contains(err.Error(), o.Auth.Password) {
+				t.Error("password in error message")
+			}
+			if n.Load() != tc.legs {
+				t.Errorf("%d requests, want %d", n.Load(), tc.legs)
+			}
+			if tc.want != "" {
+				// The ordinary client fails the same server with a bare 401.
+				c, _ := NewClient(o)
+				if st, err := post(context.Background(), c, url, soapBody); err != nil || st != 401 {
+					t.Errorf("client: %d %v, want 401", st, err)
+				}
+			}
+		})
+	}
+	// No authentication asked at all (a login page or open proxy in front).
+	url, o := selfSignedServer(t, okHandler)
+	o.Auth = Auth{Scheme: "ntlm", User: "svc@contoso.com", Password: "x-pass"}
+	var ne *NTLMError
+	if err := NTLMHandshake(context.Background(), url, o); !errors.As(err, &ne) || ne.Kind != NTLMNotRequested || ne.Status != 200 {
+		t.Errorf("open server: %v", err)
+	}
+	// TLS problems come back as the TLS error.
+	o.TLS.PinSHA256 = strings.Repeat("ab", 32)
+	if err := NTLMHandshake(context.Background(), url, o); tlsKind(err) != PinMismatch {
+		t.Errorf("wrong pin: %v", err)
+	}
 }

@@ -26,6 +26,7 @@ import (
 type ntlmServer struct {
 	domain, user, upn, password string
 	keyExch                     bool // set NTLMSSP_NEGOTIATE_KEY_EXCH, which go-ntlmssp refuses
+	closeAfterChallenge         bool // like a proxy that doesn't keep the connection
 	offer                       []string
 	body                        string // if set, every served request must carry exactly this body
 
@@ -93,6 +94,9 @@ func (s *ntlmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st.challenge = make([]byte, 8)
 			rand.Read(st.challenge)
 			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(s.challengeMsg(st.challenge)))
+			if s.closeAfterChallenge {
+				w.Header().Set("Connection", "close")
+			}
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		case (scheme == "NTLM" || scheme == "Negotiate") && msgType(msg) == 3 && st.challenge != nil:

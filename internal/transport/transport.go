@@ -61,6 +61,11 @@ const DefaultTimeout = 30 * time.Second
 // NewClient builds the HTTP client for one worker. It follows no redirects (the caller
 // sees the 3xx and decides) and refuses http:// URLs unless TLS.AllowHTTP.
 func NewClient(o Options) (*http.Client, error) {
+	return newClient(o, false)
+}
+
+// newClient is NewClient; singleConn forces one connection per host whatever the scheme.
+func newClient(o Options, singleConn bool) (*http.Client, error) {
 	d, err := newDialer(o.TLS, o.Dial)
 	if err != nil {
 		return nil, err
@@ -93,6 +98,10 @@ func NewClient(o Options) (*http.Client, error) {
 	protos.SetHTTP1(true)
 	base.Protocols = &protos
 
+	if singleConn {
+		base.MaxConnsPerHost = 1
+		base.MaxIdleConnsPerHost = 1
+	}
 	var rt http.RoundTripper = base
 	if o.Requests != nil {
 		rt = &counter{next: rt, n: o.Requests}
