@@ -197,6 +197,9 @@ func (c *call) resolveTarget() bool {
 		}
 		return true
 	}
+	if a := strings.TrimSpace(c.r.Header.Get("X-AnchorMailbox")); !strings.EqualFold(a, imp.Value) {
+		s.anchorMiss.Add(1)
+	}
 	if imp.Value == "" {
 		writeFault(c.w, faultImpHeaderData)
 		return false

@@ -44,6 +44,9 @@ type Counters struct {
 	NTLMHandshakes  int64            // NTLM type 3 messages verified successfully
 	PeakConcurrency int64            // most authenticated EWS requests in flight at once
 	AuthFailures    int64            // wrong password, unknown user, bad/misplaced NTLM type 3
+	// AnchorMismatches counts impersonated requests whose X-AnchorMailbox header is
+	// missing or names another mailbox (Exchange then routes slowly or fails with 500/503).
+	AnchorMismatches int64
 	// AuthorizationHeaders holds every Authorization header value received (first
 	// maxAuthHeaders), so that tests can prove which secrets went over the wire.
 	AuthorizationHeaders []string
@@ -72,6 +75,7 @@ type Server struct {
 	active  sync.WaitGroup
 
 	requests, conns, ntlmOK, authFail atomic.Int64
+	anchorMiss                        atomic.Int64
 	inflight, peak                    atomic.Int64
 
 	mu          sync.Mutex
@@ -186,6 +190,7 @@ func (s *Server) Counters() Counters {
 	c := Counters{
 		Requests: s.requests.Load(), Conns: s.conns.Load(), NTLMHandshakes: s.ntlmOK.Load(),
 		PeakConcurrency: s.peak.Load(), AuthFailures: s.authFail.Load(), ByOperation: map[string]int64{},
+		AnchorMismatches: s.anchorMiss.Load(),
 	}
 	s.mu.Lock()
 	for k, v := range s.byOp {
@@ -202,6 +207,7 @@ func (s *Server) ResetCounters() {
 	s.conns.Store(0)
 	s.ntlmOK.Store(0)
 	s.authFail.Store(0)
+	s.anchorMiss.Store(0)
 	s.peak.Store(s.inflight.Load())
 	s.mu.Lock()
 	s.byOp = map[string]int64{}

@@ -223,8 +223,13 @@ func TestMailboxStates(t *testing.T) {
 			}
 		})
 	}
-	if c := s.Counters(); c.ByOperation["GetFolder"] < int64(len(all)) {
-		t.Errorf("ByOperation[GetFolder] = %d, want >= %d", c.ByOperation["GetFolder"], len(all))
+	c2 := s.Counters()
+	if c2.ByOperation["GetFolder"] < int64(len(all)) {
+		t.Errorf("ByOperation[GetFolder] = %d, want >= %d", c2.ByOperation["GetFolder"], len(all))
+	}
+	// Every request above carried X-AnchorMailbox except the throttle-once retry.
+	if c2.AnchorMismatches != 1 {
+		t.Errorf("AnchorMismatches %d, want 1", c2.AnchorMismatches)
 	}
 }
 

@@ -87,6 +87,17 @@ var scenarios = map[string]func() Config{
 				Target: "https://" + Domain + ":{https}/autodiscover/autodiscover.xml"}},
 		}}
 	},
+	// The web server at https://domain/ bounces between domain and www.domain (an HTTP
+	// loop in front of one candidate); autodiscover.domain works.
+	"web-loop": func() Config {
+		return Config{Hosts: map[string]Host{
+			Domain: {POX: Endpoint{Mode: HTTPRedirect, Status: 301,
+				Target: "https://www." + Domain + ":{https}/autodiscover/autodiscover.xml"}},
+			"www." + Domain: {POX: Endpoint{Mode: HTTPRedirect, Status: 301,
+				Target: "https://" + Domain + ":{https}/autodiscover/autodiscover.xml"}},
+			"autodiscover." + Domain: {SOAP: Endpoint{Mode: Answer}},
+		}}
+	},
 	// redirectUrl to a plain-http URL (a live one: it would answer if asked).
 	"redirect-http": func() Config {
 		return Config{Hosts: map[string]Host{
