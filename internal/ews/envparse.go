@@ -62,7 +62,7 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 }
 
 type fault struct {
-	code, str, actor      string
+	code, str             string
 	responseCode, message string
 	errorCode             string
 	values                map[string]string
@@ -106,8 +106,15 @@ func attr(t xml.StartElement, name string) (string, bool) {
 	return "", false
 }
 
+// maxDepth bounds nesting: EWS replies are about 10 levels deep; a hostile body of
+// nothing but start tags must not grow the stack to the size of the body.
+const maxDepth = 128
+
 func (p *envParser) start(t xml.StartElement) error {
 	name := t.Name.Local
+	if len(p.stack) >= maxDepth {
+		return fmt.Errorf("XML nested deeper than %d levels", maxDepth)
+	}
 	p.stack = append(p.stack, name)
 	depth := len(p.stack)
 	p.capture, p.text = false, p.text[:0]
@@ -262,7 +269,7 @@ func (p *envParser) end() {
 func (p *envParser) faultStart(t xml.StartElement, depth int) {
 	name := t.Name.Local
 	switch {
-	case depth == 4 && (name == "faultcode" || name == "faultstring" || name == "faultactor"):
+	case depth == 4 && (name == "faultcode" || name == "faultstring"):
 		p.capture = true
 	case depth == 5 && p.path(3) == "detail" && name != "MessageXml":
 		p.capture = true
@@ -284,8 +291,6 @@ func (p *envParser) faultText(name, text string, depth int) {
 		f.code = text
 	case depth == 4 && name == "faultstring":
 		f.str = text
-	case depth == 4 && name == "faultactor":
-		f.actor = text
 	case p.inMsgXML > 0 && depth > p.inMsgXML:
 		if f.values == nil {
 			f.values = map[string]string{}
@@ -307,6 +312,13 @@ func (p *envParser) faultResponse(base *Error) (*Response, error) {
 	e := *base
 	e.Fault = true
 	e.Operation = p.resp.Operation
+	if f.errorCode != "" {
+		// Exchange 2007 faults: a .NET HRESULT instead of a ResponseCode.
+		if f.values == nil {
+			f.values = map[string]string{}
+		}
+		f.values["ErrorCode"] = f.errorCode
+	}
 	e.Values = f.values
 	e.Code = f.responseCode
 	if e.Code == "" {

@@ -111,7 +111,9 @@ func parse(status int, h http.Header, body []byte, max int64) (*Response, error)
 			hdr = "Proxy-Authenticate"
 		}
 		e.AuthSchemes = authSchemes(h.Values(hdr))
-		e.Message = "the server rejected the credentials"
+		// Also what an unauthenticated probe gets; exchangelib notes that Exchange
+		// sometimes answers 401 when it means "throttled", so the runner may retry once.
+		e.Message = "authentication required or the credentials were rejected"
 		if status == http.StatusProxyAuthRequired {
 			e.Message = "an HTTP proxy between Deputy and Exchange demands its own authentication"
 		}
@@ -148,7 +150,7 @@ func httpFailure(status int, h http.Header, body []byte, base *Error, xmlErr err
 	e.Code = httpCode(status)
 	text := bodyText(body)
 	html := isHTMLType(base.ContentType) || looksHTML(body)
-	if !utf8.Valid(body) || !html && !looksXML(body) || html {
+	if html || !looksXML(body) {
 		e.Snippet = clean(text, 200)
 	}
 	what := describeBody(body, html, xmlErr)

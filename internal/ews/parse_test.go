@@ -139,6 +139,7 @@ func TestParseEdgeCases(t *testing.T) {
 		{"envelope with error on 403", 403, "", withCode(t, "ErrorAccessDenied", "Access is denied."), result.AccessDenied},
 		{"envelope without error on 403", 403, "", ok, result.AccessDenied},
 		{"html content-type wins over XML-looking body", 200, "text/html", ok, result.NotEWS},
+		{"deep nesting", 200, "", []byte(`<Envelope><Body>` + strings.Repeat("<a>", 200000)), result.NotEWS},
 		{"429", 429, "", nil, result.Throttled},
 		{"502", 502, "", nil, result.Transient},
 		{"407", 407, "", nil, result.AuthFailed},
