@@ -16,8 +16,8 @@ import (
 // (see LoadScenario). Do not modify a Scenario after passing it to Start or after the
 // first call of Expect, ExpectClass, Targets or Rooms.
 //
-// File format (JSON, unknown fields rejected; testdata/scenario-example.json is a
-// complete example):
+// File format (JSON, unknown fields rejected; the // notes below explain, they are not
+// part of the format; testdata/scenario-example.json is a complete example):
 //
 //	{
 //	  "name": "example",                 // free text
@@ -42,7 +42,12 @@ import (
 //	  "mailboxes": [{
 //	    "address": "ann.lee@fabrikam.test", "name": "Ann Lee",
 //	    "department": "Sales", "kind": "user",   // user | room
-//	    "state": "ok",                           // see the State* constants
+//	    "state": "ok",                           // see the State* constants: ok, missing,
+//	                                             // no-mailbox, move-in-progress, store-unavailable,
+//	                                             // access-denied, legacy-version, cas-denied,
+//	                                             // impersonation-failed, invalid-smtp, schema,
+//	                                             // internal, throttle-once, throttle-hard, html,
+//	                                             // reset, stall, unavailable, malformed, huge
 //	    "hidden": false                          // rooms: hidden from GAL (GetRooms omits it)
 //	  }],
 //	  "roomLists": [{"name": "HQ Rooms", "address": "rooms-hq@fabrikam.test",
