@@ -131,7 +131,8 @@ type run struct {
 	auth, anon, plain *http.Client
 	resolver          *net.Resolver
 	confirmed         map[string]bool
-	refused           string
+	refused           string // first host the user did not allow
+	loop              string // first URL that closed a redirect loop
 	hops              int
 	res               *Result
 }
@@ -195,6 +196,9 @@ func Discover(ctx context.Context, address string, o Options) (*Result, error) {
 		}
 		if r.refused != "" {
 			return res, &RefusedError{Host: r.refused, Domain: r.domain}
+		}
+		if r.loop != "" {
+			return res, fmt.Errorf("%w through %s, and no other step found an EWS URL", ErrRedirectLoop, r.loop)
 		}
 		return res, fmt.Errorf("%w for %s (%d steps)", ErrNotFound, address, len(res.Steps))
 	}
@@ -330,9 +334,14 @@ func (r *run) discoverAddress(ctx context.Context, addr string) outcome {
 func (r *run) try(ctx context.Context, addr string, p Protocol, rawURL string, tried, chain map[string]bool) outcome {
 	st := Step{URL: rawURL, Method: http.MethodPost, Protocol: p, Address: addr}
 	if chain[rawURL] {
+		// End this chain only: a web server in front of one candidate may loop while
+		// the next candidate works.
 		st.Outcome, st.Detail = OutcomeFailed, "redirect loop: this URL is already in the redirect chain"
 		r.step(st)
-		return outcome{err: fmt.Errorf("%w: %s", ErrRedirectLoop, rawURL)}
+		if r.loop == "" {
+			r.loop = rawURL
+		}
+		return outcome{}
 	}
 	if tried[rawURL] {
 		st.Outcome, st.Detail = OutcomeSkipped, "already tried for this address"
@@ -408,7 +417,7 @@ func (r *run) follow(ctx context.Context, addr string, p Protocol, from *url.URL
 			r.step(st)
 			return outcome{}
 		}
-		target.Fragment = ""
+		target.Fragment, target.User = "", nil
 		st.Outcome = OutcomeRedirectURL
 		if strings.HasPrefix(a.Code, "HTTP ") {
 			st.Outcome = OutcomeHTTPRedirect
@@ -462,6 +471,7 @@ func (r *run) plainRedirect(ctx context.Context, addr, dom string, tried map[str
 		r.step(st)
 		return outcome{}
 	}
+	target.Fragment, target.User = "", nil
 	st.Outcome, st.Detail = OutcomeHTTPRedirect, "to "+target.String()
 	r.step(st)
 	if err := r.hop(); err != nil {
@@ -502,6 +512,11 @@ func (r *run) srv(ctx context.Context, addr, dom string, tried map[string]bool) 
 		}
 		return recs[i].Weight > recs[j].Weight
 	})
+	// A hostile or broken zone could list hundreds of targets; the best few suffice.
+	const maxSRV = 8
+	if len(recs) > maxSRV {
+		recs = recs[:maxSRV]
+	}
 	var names []string
 	for _, s := range recs {
 		names = append(names, fmt.Sprintf("%s:%d (priority %d, weight %d)", strings.TrimSuffix(s.Target, "."), s.Port, s.Priority, s.Weight))
@@ -542,9 +557,12 @@ func (r *run) v2(ctx context.Context, addr string, tried map[string]bool) outcom
 		raw := u.String()
 		st := Step{URL: raw, Method: http.MethodGet, Protocol: V2, Address: addr}
 		if tried[raw] {
-			st.Outcome, st.Detail = OutcomeFailed, "redirect loop"
+			st.Outcome, st.Detail = OutcomeFailed, "redirect loop: this URL was already asked"
 			r.step(st)
-			return outcome{err: fmt.Errorf("%w: %s", ErrRedirectLoop, raw)}
+			if r.loop == "" {
+				r.loop = raw
+			}
+			return outcome{}
 		}
 		tried[raw] = true
 		a, status, d, err := r.exchange(ctx, r.anon, V2, http.MethodGet, raw, "")
@@ -569,6 +587,7 @@ func (r *run) v2(ctx context.Context, addr string, tried map[string]bool) outcom
 				r.step(st)
 				return outcome{}
 			}
+			target.Fragment, target.User = "", nil
 			st.Outcome, st.Detail = OutcomeHTTPRedirect, "to "+target.String()
 			r.step(st)
 			if err := r.hop(); err != nil {

@@ -76,6 +76,7 @@ func TestScenarios(t *testing.T) {
 		{scenario: "redirect-url-soap", wantURL: adsim.EWSURL, wantVia: "SOAP https://autodiscover.fabrikam.test:", step: [2]string{OutcomeRedirectURL, ".svc"}},
 		{scenario: "http-302", wantURL: adsim.EWSURL, wantVia: "POX https://ad.fabrikam.test:", step: [2]string{OutcomeHTTPRedirect, "https://mail.fabrikam.test:"}},
 		{scenario: "loop", wantErr: ErrRedirectLoop, step: [2]string{OutcomeFailed, "redirect loop"}},
+		{scenario: "web-loop", wantURL: adsim.EWSURL, wantVia: "SOAP https://autodiscover.fabrikam.test:", step: [2]string{OutcomeFailed, "redirect loop"}},
 		{scenario: "redirect-http", wantErr: ErrNotFound, step: [2]string{OutcomeRefused, "never sent over http"}},
 		{scenario: "foreign", wantErr: &RefusedError{}, step: [2]string{OutcomeRefused, adsim.Foreign}},
 		{scenario: "foreign", confirm: true, wantURL: adsim.ForeignEWSURL, wantVia: "POX https://" + adsim.Foreign + ":"},
