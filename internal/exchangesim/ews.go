@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,13 +76,14 @@ func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	root, err := parseXML(body)
-	if err != nil {
-		writeFault(w, schemaFault(err.(*schemaError)))
-		return
+	var req *request
+	if err == nil {
+		req, err = parseEnvelope(root)
 	}
-	req, err := parseEnvelope(root)
 	if err != nil {
-		writeFault(w, schemaFault(err.(*schemaError)))
+		se := &schemaError{Line: 1, Col: 1, Violation: err.Error()}
+		errors.As(err, &se)
+		writeFault(w, schemaFault(se))
 		return
 	}
 	if req.HasVersion && !validVersion(req.Version) {

@@ -78,7 +78,10 @@ func (e *schemaError) Error() string {
 	return fmt.Sprintf("schema validation: line %d position %d: %s", e.Line, e.Col, e.Violation)
 }
 
-const maxDepth = 64
+const (
+	maxDepth    = 64
+	maxElements = 100000 // a real EWS request has dozens; bounds memory on hostile input
+)
 
 // parseXML parses a whole document into a tree. It accepts a UTF-8 BOM and an XML
 // declaration; anything else that is not well-formed XML is a *schemaError.
@@ -88,6 +91,7 @@ func parseXML(body []byte) (*node, error) {
 	d.Strict = true
 	var root *node
 	var stack []*node
+	count := 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -106,6 +110,9 @@ func parseXML(body []byte) (*node, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			line, col := d.InputPos()
+			if count++; count > maxElements {
+				return nil, &schemaError{Line: line, Col: col, Violation: "The request has too many elements."}
+			}
 			n := &node{Space: t.Name.Space, Local: t.Name.Local, Attr: t.Attr, Line: line, Col: col}
 			if len(stack) == 0 {
 				if root != nil {

@@ -10,11 +10,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -97,7 +99,9 @@ type Record struct {
 type Server struct {
 	HTTPSPort, HTTPPort int
 	DNSAddr             string // 127.0.0.1:port (UDP)
-	User, Password      string
+	// LeafSHA256 is the hex SHA-256 of the host certificate, for pinning tests.
+	LeafSHA256     string
+	User, Password string
 
 	cfg      Config
 	caPEM    []byte
@@ -127,6 +131,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.caPEM = caPEM
+	sum := sha256.Sum256(cert.Certificate[0])
+	s.LeafSHA256 = hex.EncodeToString(sum[:])
 
 	tl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
