@@ -64,9 +64,11 @@ func TestAutodiscoverCommand(t *testing.T) {
 		stdout   []string
 		stderr   []string
 		json     bool
+		pin      bool // trust by --pin-sha256 instead of --ca-file
 	}{
 		{name: "pox", scenario: "pox", stdin: true, code: exitOK,
 			stdout: []string{"EWS URL:      " + adsim.EWSURL, "Found via:    POX https://fabrikam.test:", "found"}},
+		{name: "pinned certificate", scenario: "pox", pin: true, code: exitOK, stdout: []string{"EWS URL:      " + adsim.EWSURL}},
 		{name: "http 302 chain shows the path", scenario: "http-302", code: exitOK,
 			stdout: []string{"EWS URL:      " + adsim.EWSURL, "HTTP http://autodiscover.fabrikam.test:", "(http-redirect)", "POX https://ad.fabrikam.test:"}},
 		{name: "redirect address", scenario: "redirect-addr", code: exitOK,
@@ -90,6 +92,9 @@ func TestAutodiscoverCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, flags := adLab(t, tc.scenario)
 			r := tc.run
+			if tc.pin {
+				flags = append(flags[2:], "--pin-sha256", s.LeafSHA256)
+			}
 			args := append([]string{adsim.Address, "--user", s.User}, flags...)
 			if tc.stdin {
 				args = append(args, "--password-stdin")

@@ -708,6 +708,8 @@ func poxRequest(addr string) []byte {
 	return b.Bytes()
 }
 
+// soapRequest asks for the four settings Deputy uses. It requests the Exchange2010 schema:
+// every server since 2010 and Exchange Online accept it, and those settings exist in it.
 func soapRequest(addr, to string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
@@ -716,7 +718,7 @@ func soapRequest(addr, to string) []byte {
                xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
                xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
   <soap:Header>
-    <a:RequestedServerVersion>Exchange2013</a:RequestedServerVersion>
+    <a:RequestedServerVersion>Exchange2010</a:RequestedServerVersion>
     <wsa:Action>http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettings</wsa:Action>
     <wsa:To>`)
 	_ = xml.EscapeText(&b, []byte(to))

@@ -197,6 +197,27 @@ func TestNoCredentialLeak(t *testing.T) {
 	})
 }
 
+// TestCertificates: TLS is verified by default (no CA, no pin: every https step fails
+// and no credentials are sent); a pin of the simulator's certificate is enough on its own.
+func TestCertificates(t *testing.T) {
+	s, o := lab(t, scenario(t, "pox"))
+	o.TLS.CAFile = ""
+	res, err := Discover(context.Background(), adsim.Address, o)
+	if !errors.Is(err, ErrNotFound) || !hasStep(res, OutcomeFailed, "not trusted") {
+		t.Fatalf("untrusted: err = %v\n%s", err, dump(res))
+	}
+	for _, rec := range s.Records() {
+		if rec.Authorization != "" {
+			t.Errorf("credentials reached %s over an unverified connection", rec.Host)
+		}
+	}
+	o.TLS.PinSHA256 = s.LeafSHA256
+	res, err = Discover(context.Background(), adsim.Address, o)
+	if err != nil || res.EWSURL != adsim.EWSURL {
+		t.Fatalf("pinned: err = %v\n%s", err, dump(res))
+	}
+}
+
 func TestWrongPassword(t *testing.T) {
 	_, o := lab(t, scenario(t, "pox"))
 	o.Auth.Password = "wrong"
