@@ -167,7 +167,7 @@ const probeMailbox = "deputy-probe@example.invalid"
 // id, so a server that accepted the credentials answers HTTP 200 with a per-item error,
 // which counts as success here. An error means authentication, transport or the
 // endpoint failed. mailbox (optional) is the Mailbox attribute sent.
-func (c *Client) ConvertId(ctx context.Context, mailbox ...string) error { //nolint:revive // EWS's name
+func (c *Client) ConvertId(ctx context.Context, mailbox ...string) error {
 	mb := probeMailbox
 	if len(mailbox) > 0 && mailbox[0] != "" {
 		mb = mailbox[0]
