@@ -56,7 +56,7 @@ type Profile struct {
 	CheckRooms      bool      `json:"checkRooms,omitempty"`
 	WriteTest       bool      `json:"writeTest,omitempty"`
 	Concurrency     int       `json:"concurrency,omitempty"` // 0 = the engine's default
-	TLS             TLS       `json:"tls"`
+	TLS             TLS       `json:"tls,omitzero"`
 	Tenant          string    `json:"tenant,omitempty"`
 	ClientID        string    `json:"clientId,omitempty"`
 	CertFile        string    `json:"certFile,omitempty"`
