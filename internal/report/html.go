@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"strings"
@@ -11,23 +12,50 @@ import (
 )
 
 var htmlFuncs = template.FuncMap{
-	"lower":  func(s result.Status) string { return strings.ToLower(string(s)) },
-	"status": statusText,
-	"st": func(s result.Status) string {
-		if s == "" {
-			return ""
-		}
-		return statusText(s)
-	},
-	"kind": func(k string) string {
-		if k == result.KindUser {
-			return ""
-		}
-		return k
-	},
-	"add":  func(a, b int) int { return a + b },
-	"time": fmtTime,
+	"lower":      statusClass,
+	"status":     statusText,
+	"time":       fmtTime,
+	"failedRows": failedRows,
+	"passedRows": passedRows,
 }
+
+// statusClass maps a status to a CSS class from a fixed set (a result read from a file
+// may carry any string).
+func statusClass(s result.Status) string {
+	switch s {
+	case result.Pass, result.Warn, result.Fail:
+		return string(s)
+	}
+	return "skip"
+}
+
+// The mailbox tables are the bulk of a large report; rendering their rows directly (every
+// value through html.EscapeString) keeps 10,000 mailboxes well under a second.
+func failedRows(ms []result.Mailbox) template.HTML {
+	var b strings.Builder
+	b.Grow(len(ms) * 400)
+	for i, m := range ms {
+		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td><td>%s</td><td><code>%s</code></td><td class=\"msg\">%s</td>"+
+			"<td class=\"s-%s\">%s</td><td class=\"s-%s\">%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
+			i+1, esc(m.Address), esc(kindText(m.Kind)), esc(m.Code), esc(m.Message),
+			statusClass(m.Read), esc(st(m.Read)), statusClass(m.Write), esc(st(m.Write)), m.LatencyMs, m.Attempts)
+	}
+	return template.HTML(b.String())
+}
+
+func passedRows(ms []result.Mailbox) template.HTML {
+	var b strings.Builder
+	b.Grow(len(ms) * 300)
+	for i, m := range ms {
+		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td><td>%s</td><td class=\"s-%s\">%s</td>"+
+			"<td class=\"s-%s\">%s</td><td class=\"s-%s\">%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
+			i+1, esc(m.Address), esc(kindText(m.Kind)), statusClass(m.Status), esc(statusText(m.Status)),
+			statusClass(m.Read), esc(st(m.Read)), statusClass(m.Write), esc(st(m.Write)), m.LatencyMs, m.Attempts)
+	}
+	return template.HTML(b.String())
+}
+
+func esc(s string) string { return html.EscapeString(line(s)) }
 
 var htmlTmpl = template.Must(template.New("report").Funcs(htmlFuncs).Parse(htmlSource))
 
@@ -83,11 +111,15 @@ ul.evidence { margin:6px 0 0; padding-left:18px; font-size:13px; color:#31373d; 
 ul.evidence li { overflow-wrap:anywhere; }
 pre, code { font-family:"Cascadia Mono", Consolas, "DejaVu Sans Mono", Menlo, monospace; font-size:12px; }
 pre { background:var(--code); border:1px solid var(--line); border-radius:4px; padding:8px 10px; margin:8px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; }
-.fix { font-size:12px; font-weight:600; color:var(--muted); margin:8px 0 0; text-transform:uppercase; letter-spacing:.04em; }
+.fix { font-size:11.5px; font-weight:700; color:var(--muted); margin:10px 0 0; letter-spacing:.05em; }
+.fix .for { font-weight:400; letter-spacing:0; }
+p.why { margin:3px 0 0; }
+ul.attention { list-style:none; margin:0 0 14px; padding:0; }
+ul.attention li { margin:0 0 4px; }
 table { border-collapse:collapse; width:100%; font-size:12.5px; margin:8px 0 0; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid #eaeef2; vertical-align:top; }
 th { background:#f6f8fa; border-bottom:1px solid var(--line); font-weight:600; position:sticky; top:0; }
-td.addr { overflow-wrap:anywhere; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.addr { white-space:nowrap; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
 td.msg { color:#31373d; overflow-wrap:anywhere; }
 tbody tr:nth-child(even) td { background:#fbfcfd; }
 .group { margin:0 0 22px; }
@@ -127,6 +159,13 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 </div>
 <p class="legend"><i style="background:#1a7f37"></i>{{.Pass}} passed<i style="background:#d4a72c"></i>{{.Warn}} warnings<i style="background:#cf222e"></i>{{.Fail}} failed{{if .Skip}}<i style="background:#8c959f"></i>{{.Skip}} not tested{{end}}</p>
 {{- end}}
+{{- if .Attention}}
+<ul class="attention">
+{{- range .Attention}}
+<li><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Text}}</li>
+{{- end}}
+</ul>
+{{- end}}
 <dl class="facts">
 {{- range .Facts}}
 <dt>{{.K}}</dt><dd>{{.V}}</dd>
@@ -149,8 +188,9 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 </ul>
 {{- end}}
 {{- if .Remediation}}
-<p class="fix">How to fix</p>
-<pre>{{.Remediation}}</pre>
+<p class="fix">HOW TO FIX</p>
+{{- if .FixWhy}}<p class="why">{{.FixWhy}}</p>{{end}}
+{{- if .FixCode}}<pre>{{.FixCode}}</pre>{{end}}
 {{- end}}
 </div>
 {{- else}}
@@ -163,15 +203,14 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <div class="group">
 <h3><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Title}} <span class="n">— {{len .Mailboxes}} mailbox{{if ne (len .Mailboxes) 1}}es{{end}}</span></h3>
 {{- if .Remediation}}
-<p class="fix">How to fix{{if gt (len .Mailboxes) 1}} (shown for {{.Example}}; the same for the others){{end}}</p>
-<pre>{{.Remediation}}</pre>
+<p class="fix">HOW TO FIX{{if gt (len .Mailboxes) 1}} <span class="for">— shown for {{.Example}}; the same for the others</span>{{end}}</p>
+{{- if .FixWhy}}<p class="why">{{.FixWhy}}</p>{{end}}
+{{- if .FixCode}}<pre>{{.FixCode}}</pre>{{end}}
 {{- end}}
 <table>
 <thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Server code</th><th>Message</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
 <tbody>
-{{- range $i, $m := .Mailboxes}}
-<tr><td class="num">{{add $i 1}}</td><td class="addr">{{$m.Address}}</td><td>{{kind $m.Kind}}</td><td><code>{{$m.Code}}</code></td><td class="msg">{{$m.Message}}</td><td class="s-{{lower $m.Read}}">{{st $m.Read}}</td><td class="s-{{lower $m.Write}}">{{st $m.Write}}</td><td class="num">{{$m.LatencyMs}}</td><td class="num">{{$m.Attempts}}</td></tr>
-{{- end}}
+{{failedRows .Mailboxes}}
 </tbody>
 </table>
 </div>
@@ -183,9 +222,7 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <table>
 <thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Status</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
 <tbody>
-{{- range $i, $m := .Passed}}
-<tr><td class="num">{{add $i 1}}</td><td class="addr">{{$m.Address}}</td><td>{{kind $m.Kind}}</td><td class="s-{{lower $m.Status}}">{{status $m.Status}}</td><td class="s-{{lower $m.Read}}">{{st $m.Read}}</td><td class="s-{{lower $m.Write}}">{{st $m.Write}}</td><td class="num">{{$m.LatencyMs}}</td><td class="num">{{$m.Attempts}}</td></tr>
-{{- end}}
+{{passedRows .Passed}}
 </tbody>
 </table>
 {{- end}}

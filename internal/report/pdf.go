@@ -342,6 +342,34 @@ func (d *pdfDoc) code(s string, size float64) {
 	d.MultiCell(contW, h, block(s), "", "L", true)
 }
 
+// fix writes a remediation: "HOW TO FIX" (+ note), the prose, then the commands in a code box.
+func (d *pdfDoc) fix(why, code, note string, w float64) {
+	d.Ln(1.5)
+	x := d.GetX()
+	d.font("B", 8)
+	d.color(colMuted)
+	lw := d.GetStringWidth("HOW TO FIX") + 2
+	d.CellFormat(lw, 5, "HOW TO FIX", "", 0, "L", false, 0, "")
+	if note != "" {
+		d.font("", 8)
+		d.CellFormat(w-lw, 5, d.fit("— "+note, w-lw), "", 0, "L", false, 0, "")
+	}
+	d.Ln(5)
+	d.SetX(x)
+	d.color(colInk)
+	if why != "" {
+		d.font("", 9)
+		d.MultiCell(w, 4.6, block(why), "", "L", false)
+	}
+	if code != "" {
+		d.Ln(1)
+		d.SetX(x)
+		d.SetFont(mono, "", 7.6)
+		d.fill(colCode)
+		d.MultiCell(w, 3.8, block(code), "", "L", true)
+	}
+}
+
 func (d *pdfDoc) label(s string) {
 	d.Ln(1.5)
 	d.font("B", 8)
@@ -358,7 +386,8 @@ func (d *pdfDoc) checks() {
 		d.MultiCell(contW, 5, "No checks were run.", "", "L", false)
 	}
 	for _, c := range d.v.Checks {
-		if d.GetY() > pageH-bottom-35 {
+		// Keep a check's title with at least its first lines.
+		if d.GetY() > pageH-bottom-22 {
 			d.AddPage()
 		}
 		y0 := d.GetY()
@@ -404,19 +433,15 @@ func (d *pdfDoc) checks() {
 		for _, e := range ev {
 			d.font("", 8.5)
 			d.color(colMuted)
-			x := d.GetX()
+			d.SetX(margin + 3)
 			d.CellFormat(4, 4.5, "•", "", 0, "L", false, 0, "")
-			d.SetLeftMargin(x + 4)
+			d.SetLeftMargin(margin + 7)
 			d.color(colInk)
 			d.MultiCell(contW-7, 4.5, block(e), "", "L", false)
-			d.SetLeftMargin(x)
+			d.SetLeftMargin(margin + 3)
 		}
 		if c.Remediation != "" {
-			d.label("HOW TO FIX")
-			d.SetLeftMargin(margin + 3)
-			d.SetFont(mono, "", 7.6)
-			d.fill(colCode)
-			d.MultiCell(contW-3, 3.7, block(c.Remediation), "", "L", true)
+			d.fix(c.FixWhy, c.FixCode, "", contW-3)
 		}
 		d.SetLeftMargin(margin)
 		// Status stripe down the left edge of the check (same page only).
@@ -496,12 +521,11 @@ func (d *pdfDoc) mailboxes() {
 			d.font("B", 11)
 			d.CellFormat(contW-15, 7, d.fit(fmt.Sprintf("%s — %s", g.Title, plural(len(g.Mailboxes), "mailbox", "mailboxes")), contW-15), "", 1, "L", false, 0, "")
 			if g.Remediation != "" {
-				l := "HOW TO FIX"
+				note := ""
 				if len(g.Mailboxes) > 1 {
-					l += " (shown for " + line(g.Example) + "; the same for the others)"
+					note = "shown for " + line(g.Example) + "; the same for the others"
 				}
-				d.label(d.fit(l, contW))
-				d.code(g.Remediation, 7.6)
+				d.fix(g.FixWhy, g.FixCode, note, contW)
 				d.Ln(2)
 			}
 			d.startTable([]column{{"#", 10, "R"}, {"Mailbox", 60, "L"}, {"Kind", 12, "L"}, {"Server code", 40, "L"}, {"Message", 46, "L"}, {"ms", 12, "R"}})

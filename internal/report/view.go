@@ -46,6 +46,7 @@ type view struct {
 	FailPct     string
 	SkipPct     string
 	ChecksLine  string
+	Attention   []attention
 	Checks      []checkView
 	Groups      []group
 	Passed      []result.Mailbox
@@ -61,6 +62,14 @@ type checkView struct {
 	StatusText string
 	ClassText  string
 	Duration   string
+	FixWhy     string // the remediation's prose
+	FixCode    string // its commands
+}
+
+// attention is one line of the summary's "what needs attention" list.
+type attention struct {
+	Status result.Status
+	Text   string
 }
 
 // group is the failing (or warning) mailboxes of one class.
@@ -69,6 +78,8 @@ type group struct {
 	Title       string
 	Status      result.Status
 	Remediation string // the first mailbox's (the others differ only in the address)
+	FixWhy      string
+	FixCode     string
 	Example     string // whose remediation it is
 	Mailboxes   []result.Mailbox
 }
@@ -247,6 +258,7 @@ func newView(r *result.Result, o Options) *view {
 
 	for _, c := range r.Checks {
 		cv := checkView{Check: c, StatusText: statusText(c.Status)}
+		cv.FixWhy, cv.FixCode = splitFix(c.Remediation)
 		if c.Class != "" && c.Class != result.OK {
 			cv.ClassText = setup.ClassTitle(c.Class)
 		}
@@ -283,6 +295,7 @@ func newView(r *result.Result, o Options) *view {
 		for _, m := range g.Mailboxes {
 			if m.Remediation != "" {
 				g.Remediation, g.Example = m.Remediation, m.Address
+				g.FixWhy, g.FixCode = splitFix(m.Remediation)
 				break
 			}
 		}
@@ -305,10 +318,37 @@ func newView(r *result.Result, o Options) *view {
 	sort.SliceStable(v.Passed, func(i, j int) bool {
 		return strings.ToLower(v.Passed[i].Address) < strings.ToLower(v.Passed[j].Address)
 	})
+	// What needs attention, worst first: failing checks that are not about individual
+	// mailboxes, then the mailbox groups (the per-mailbox checks are summed up by those).
+	for _, want := range []result.Status{result.Fail, result.Warn} {
+		for _, c := range v.Checks {
+			if c.Status != want || (len(v.Groups) > 0 && (c.ID == result.CheckImpersonation || c.ID == result.CheckWrite || c.ID == result.CheckRooms)) {
+				continue
+			}
+			title := c.Title
+			if title == "" {
+				title = c.ID
+			}
+			v.Attention = append(v.Attention, attention{c.Status, strings.TrimSuffix(title+": "+c.Summary, ": ")})
+		}
+		for _, g := range v.Groups {
+			if g.Status == want {
+				v.Attention = append(v.Attention, attention{g.Status, plural(len(g.Mailboxes), "mailbox", "mailboxes") + ": " + g.Title})
+			}
+		}
+	}
 	v.Migration = r.Migration
 	for _, t := range r.Traces {
 		t.Request, t.Response, t.URL = Redact(t.Request), Redact(t.Response), Redact(t.URL)
 		v.Traces = append(v.Traces, t)
 	}
 	return v
+}
+
+// splitFix separates a remediation's prose (its first paragraph) from the commands after
+// the first blank line, so reports set prose as text and commands as code.
+func splitFix(s string) (why, code string) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	why, code, _ = strings.Cut(s, "\n\n")
+	return strings.TrimSpace(why), strings.TrimSpace(code)
 }
