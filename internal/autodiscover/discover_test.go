@@ -11,6 +11,7 @@ import (
 	"time"
 
 	adsim "deputy/internal/exchangesim/autodiscover"
+	"deputy/internal/result"
 	"deputy/internal/transport"
 )
 
@@ -316,5 +317,46 @@ func TestParseResolve(t *testing.T) {
 		if err != nil || h != tc.host || p != tc.port || a != tc.addr {
 			t.Errorf("%s: %s %s %s %v", tc.in, h, p, a, err)
 		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		scenario, password, configured string
+		confirm                        bool
+		status                         result.Status
+		class                          result.Class
+		code                           string
+		summary                        string
+	}{
+		{scenario: "pox", status: result.Pass, class: result.OK, summary: "found via POX"},
+		{scenario: "pox", configured: "https://MAIL.fabrikam.test/EWS/Exchange.asmx/", status: result.Pass, class: result.OK},
+		{scenario: "pox", configured: "https://old.fabrikam.test/EWS/Exchange.asmx", status: result.Warn, class: result.OK, summary: "but the profile uses"},
+		{scenario: "foreign", status: result.Fail, class: result.Other, code: "redirect-refused", summary: adsim.Foreign},
+		{scenario: "loop", status: result.Fail, class: result.Other, code: "redirect-loop"},
+		{scenario: "pox", password: "wrong", status: result.Fail, class: result.AuthFailed, code: "not-found"},
+		{scenario: "none", status: result.Fail, class: result.Other, code: "not-found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scenario+tc.password+tc.configured, func(t *testing.T) {
+			_, o := lab(t, scenario(t, tc.scenario))
+			if tc.password != "" {
+				o.Auth.Password = tc.password
+			}
+			res, err := Discover(context.Background(), adsim.Address, o)
+			c := Check(res, err, tc.configured)
+			if c.ID != result.CheckAutodiscover || c.Status != tc.status || c.Class != tc.class || c.Code != tc.code ||
+				!strings.Contains(c.Summary, tc.summary) {
+				t.Errorf("check %+v", c)
+			}
+			if len(c.Evidence) != len(res.Steps) || !strings.HasPrefix(c.Evidence[0], "1. POST POX https://fabrikam.test:") {
+				t.Errorf("evidence %q", c.Evidence)
+			}
+			for _, e := range c.Evidence {
+				if tc.password != "" && strings.Contains(e, tc.password) {
+					t.Errorf("evidence carries the password: %s", e)
+				}
+			}
+		})
 	}
 }

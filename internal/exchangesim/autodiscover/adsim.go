@@ -20,6 +20,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -153,9 +154,11 @@ func Start(cfg Config) (*Server, error) {
 	s.HTTPPort = pl.Addr().(*net.TCPAddr).Port
 	s.DNSAddr = pc.LocalAddr().String()
 
-	s.https = &http.Server{Handler: s.handler("https"), ReadHeaderTimeout: 5 * time.Second,
+	// Handshake failures are what some tests provoke; they are not news.
+	quiet := slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	s.https = &http.Server{Handler: s.handler("https"), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quiet,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
-	s.plain = &http.Server{Handler: s.handler("http"), ReadHeaderTimeout: 5 * time.Second}
+	s.plain = &http.Server{Handler: s.handler("http"), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quiet}
 	go s.https.Serve(tls.NewListener(tl, s.https.TLSConfig))
 	go s.plain.Serve(pl)
 
