@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"deputy/internal/impersonation"
+	"deputy/internal/result"
+	"deputy/internal/secret"
+)
+
+// applyProfile fills cfg from a saved profile and its keychain password, so a profile made
+// in the window runs from Task Scheduler. Flags given on the command line override it.
+func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.Config) int {
+	st, err := openProfiles(e)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deputy-cli: profiles:", err)
+		return exitFailed
+	}
+	p, err := st.Get(name)
+	if err != nil {
+		return usageErr(e, "--profile: "+err.Error())
+	}
+	cfg.Profile = result.Profile{Name: p.Name, Environment: p.Environment, ServiceAccount: p.User, Protocol: p.Protocol, TenantID: p.Tenant, ClientID: p.ClientID}
+	cfg.URL = p.URL()
+	cfg.Auth.Scheme, cfg.Auth.User = p.Auth, p.User
+	cfg.ServiceMailbox = p.ServiceMailbox
+	cfg.Mailboxes = append([]string(nil), p.Mailboxes...)
+	cfg.Rooms = append([]string(nil), p.Rooms...)
+	cfg.CheckRooms, cfg.WriteTest = p.CheckRooms, p.WriteTest
+	cfg.Concurrency = p.Concurrency
+	cfg.TLS.PinSHA256, cfg.TLS.CAFile, cfg.TLS.AllowHTTP = p.TLS.PinSHA256, p.TLS.CAFile, p.TLS.AllowHTTP
+	if kind := p.SecretKind(); kind == secret.Password && e.getenv("DEPUTY_PASSWORD") == "" {
+		pw, err := secret.New().Get(ctx, secret.Key{Profile: p.ID, Kind: kind})
+		switch {
+		case errors.Is(err, secret.ErrNotFound):
+			fmt.Fprintf(e.stderr, "deputy-cli: profile %q has no password saved in %s (save it with: deputy-cli profile edit %q --password-stdin)\n", p.Name, secret.Backend(), p.Name)
+			return exitUsage
+		case err != nil:
+			fmt.Fprintln(e.stderr, "deputy-cli: keychain:", err)
+			return exitFailed
+		}
+		cfg.Auth.Password = pw
+	}
+	return exitOK
+}

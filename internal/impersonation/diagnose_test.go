@@ -1,0 +1,299 @@
+package impersonation_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"deputy/internal/exchangesim"
+	"deputy/internal/impersonation"
+	"deputy/internal/result"
+	"deputy/internal/transport"
+)
+
+func startSim(t *testing.T, sc *exchangesim.Scenario, o exchangesim.Options) *exchangesim.Server {
+	t.Helper()
+	srv, err := exchangesim.Start(sc, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func config(srv *exchangesim.Server, scheme string, targets ...string) impersonation.Config {
+	if targets == nil {
+		targets = srv.Scenario().Targets()
+	}
+	return impersonation.Config{
+		Profile:   result.Profile{Name: "test", Environment: result.OnPrem},
+		URL:       srv.URL,
+		Auth:      transport.Auth{Scheme: scheme, User: srv.User, Password: srv.Password},
+		TLS:       transport.TLSOptions{PinSHA256: srv.SHA256},
+		Mailboxes: targets,
+		Timeout:   5 * time.Second,
+	}
+}
+
+func check(t *testing.T, r *result.Result, id string) result.Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %+v", id, r.Checks)
+	return result.Check{}
+}
+
+// The demo covers every class of the vocabulary; each mailbox must be diagnosed exactly
+// as the simulator (an independent implementation) says it behaves — over Basic and NTLM.
+func TestDemoEveryMailboxClassified(t *testing.T) {
+	for _, scheme := range []string{"basic", "ntlm"} {
+		t.Run(scheme, func(t *testing.T) {
+			srv := startSim(t, exchangesim.Demo(0), exchangesim.Options{})
+			cfg := config(srv, scheme)
+			cfg.CheckRooms, cfg.WriteTest = true, true
+			cfg.ServiceMailbox = srv.User
+			cfg.MaxBackoff = 10 * time.Second
+			cfg.Timeout = 2 * time.Second
+			r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{result.CheckEndpoint, result.CheckTLS, result.CheckAuth, result.CheckServiceMailbox} {
+				if c := check(t, r, id); c.Status != result.Pass {
+					t.Errorf("%s: %s — %s", id, c.Status, c.Summary)
+				}
+			}
+			seen := map[result.Class]bool{}
+			for _, m := range r.Mailboxes {
+				seen[m.Class] = true
+				if want := srv.Scenario().ExpectClass(m.Address); string(m.Class) != want {
+					t.Errorf("%s (%s): class %s (%s: %s), simulator says %s", m.Address, srv.Scenario().State(m.Address), m.Class, m.Code, m.Message, want)
+				}
+				if want := srv.Scenario().Expect(m.Address); want != "" && want != "NoError" && m.Code != want {
+					t.Errorf("%s: code %q, want %q", m.Address, m.Code, want)
+				}
+				if m.Status != result.Pass && m.Status != result.Skip && m.Remediation == "" {
+					t.Errorf("%s: %s without remediation", m.Address, m.Class)
+				}
+			}
+			for _, c := range result.Classes {
+				if !seen[c] {
+					t.Errorf("the demo shows no %s mailbox", c)
+				}
+			}
+			if r.Verdict != result.Fail {
+				t.Errorf("verdict %s, want fail (the demo contains failures)", r.Verdict)
+			}
+			var rooms int
+			for _, m := range r.Mailboxes {
+				if m.Kind == result.KindRoom {
+					rooms++
+				}
+			}
+			if rooms == 0 {
+				t.Error("no rooms checked")
+			}
+			if n := srv.LeftItems(); n != 0 {
+				t.Errorf("the write test left %d items behind", n)
+			}
+			if r.Server.Version == "" || r.Summary.Requests == 0 {
+				t.Errorf("server version %q, requests %d", r.Server.Version, r.Summary.Requests)
+			}
+		})
+	}
+}
+
+// A mailbox throttled once is retried after the server's BackOffMilliseconds and passes.
+func TestThrottledOnceThenOK(t *testing.T) {
+	sc := exchangesim.Demo(0)
+	var addr string
+	for _, m := range sc.Mailboxes {
+		if m.State == exchangesim.StateThrottleOnce {
+			addr = m.Address
+		}
+	}
+	if addr == "" {
+		t.Fatal("the demo has no throttle-once mailbox")
+	}
+	srv := startSim(t, sc, exchangesim.Options{})
+	r, err := impersonation.Diagnose(context.Background(), config(srv, "basic", addr), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Mailboxes[0]
+	if m.Status != result.Pass || m.Attempts != 2 || m.BackoffMs <= 0 {
+		t.Fatalf("throttle-once: %+v", m)
+	}
+}
+
+func TestAuthAndTLSFailures(t *testing.T) {
+	srv := startSim(t, exchangesim.Demo(5), exchangesim.Options{})
+	wrongPin := strings.Repeat("ab", 32)
+	cases := []struct {
+		name   string
+		mutate func(*impersonation.Config)
+		failed string // the check that must fail
+		class  result.Class
+	}{
+		{"wrong password basic", func(c *impersonation.Config) { c.Auth.Password = "not-the-password" }, result.CheckAuth, result.AuthFailed},
+		{"wrong password ntlm", func(c *impersonation.Config) { c.Auth.Scheme, c.Auth.Password = "ntlm", "not-the-password" }, result.CheckAuth, result.AuthFailed},
+		{"wrong pin", func(c *impersonation.Config) { c.TLS.PinSHA256 = wrongPin }, result.CheckTLS, result.Other},
+		{"no pin, self-signed", func(c *impersonation.Config) { c.TLS.PinSHA256 = "" }, result.CheckTLS, result.Other},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config(srv, "basic")
+			tc.mutate(&cfg)
+			r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := check(t, r, tc.failed)
+			if c.Status != result.Fail || c.Class != tc.class || c.Remediation == "" {
+				t.Fatalf("%s: %+v", tc.failed, c)
+			}
+			if tc.failed == result.CheckTLS && (c.Cert == nil || c.Cert.SHA256 != srv.SHA256) {
+				t.Errorf("tls failure must carry the certificate to trust: %+v", c.Cert)
+			}
+			if ic := check(t, r, result.CheckImpersonation); ic.Status != result.Skip || ic.Summary == "" {
+				t.Errorf("impersonation must be skipped with a reason, got %+v", ic)
+			}
+			if r.Verdict != result.Fail {
+				t.Errorf("verdict %s", r.Verdict)
+			}
+		})
+	}
+}
+
+// A front end that is not EWS (a login page, a stalled proxy, a flood) is diagnosed at
+// the endpoint, quickly, without hanging.
+func TestHostileEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		fault string
+		class result.Class
+	}{
+		{exchangesim.FaultHTML, result.NotEWS},
+		{exchangesim.FaultStall, result.Transient},
+		{exchangesim.FaultHuge, result.Other},
+		{exchangesim.FaultMalformed, result.NotEWS},
+		{exchangesim.FaultReset, result.Transient},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			sc := exchangesim.Demo(3)
+			sc.Fault = tc.fault
+			srv := startSim(t, sc, exchangesim.Options{})
+			cfg := config(srv, "basic")
+			cfg.Timeout = time.Second
+			t0 := time.Now()
+			r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(t0); el > 10*time.Second {
+				t.Errorf("took %s", el)
+			}
+			c := check(t, r, result.CheckEndpoint)
+			if c.Status != result.Fail || c.Class != tc.class {
+				t.Fatalf("endpoint: %+v", c)
+			}
+		})
+	}
+}
+
+// Cancelling stops in-flight work within a second and returns a partial result.
+func TestCancel(t *testing.T) {
+	srv := startSim(t, exchangesim.Demo(300), exchangesim.Options{Latency: 100 * time.Millisecond})
+	cfg := config(srv, "ntlm")
+	cfg.Concurrency = 4
+	ctx, cancel := context.WithCancel(context.Background())
+	var cancelledAt time.Time
+	obs := impersonation.ObserverFunc(func(e impersonation.Event) {
+		if e.Kind == impersonation.MailboxFinished && e.Done == 20 {
+			cancelledAt = time.Now()
+			cancel()
+		}
+	})
+	r, err := impersonation.Diagnose(ctx, cfg, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(cancelledAt); el > time.Second {
+		t.Errorf("returned %s after cancel", el)
+	}
+	if !r.Cancelled {
+		t.Error("result not marked cancelled")
+	}
+	var skipped int
+	for _, m := range r.Mailboxes {
+		if m.Status == result.Skip {
+			skipped++
+		}
+	}
+	if skipped == 0 || skipped == len(r.Mailboxes) {
+		t.Errorf("want a partial result, %d of %d skipped", skipped, len(r.Mailboxes))
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	good := impersonation.Config{URL: "https://mail.contoso.com/EWS/Exchange.asmx", Auth: transport.Auth{Scheme: "basic", User: "svc@contoso.com", Password: "x"}}
+	for _, tc := range []struct {
+		field  string
+		mutate func(*impersonation.Config)
+	}{
+		{"url", func(c *impersonation.Config) { c.URL = "" }},
+		{"url", func(c *impersonation.Config) { c.URL = "ftp://x/EWS" }},
+		{"url", func(c *impersonation.Config) { c.URL = "http://mail/EWS/Exchange.asmx" }},
+		{"user", func(c *impersonation.Config) { c.Auth.User = "" }},
+		{"password", func(c *impersonation.Config) { c.Auth.Password = "" }},
+		{"auth", func(c *impersonation.Config) { c.Auth.Scheme = "kerberos" }},
+		{"concurrency", func(c *impersonation.Config) { c.Concurrency = 28 }},
+		{"pin-sha256", func(c *impersonation.Config) { c.TLS.PinSHA256 = "1234" }},
+	} {
+		cfg := good
+		tc.mutate(&cfg)
+		_, err := impersonation.Diagnose(context.Background(), cfg, nil)
+		var ce *impersonation.ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field || ce.Msg == "" {
+			t.Errorf("%s: got %v", tc.field, err)
+		}
+	}
+}
+
+// No password reaches the result, traces included — in any encoding.
+func TestNoSecretInResult(t *testing.T) {
+	sc := exchangesim.Demo(0)
+	const pw = "Zebra-Quartz-9371!secret"
+	sc.Accounts[0].Password = pw
+	srv := startSim(t, sc, exchangesim.Options{})
+	for _, scheme := range []string{"basic", "ntlm"} {
+		cfg := config(srv, scheme)
+		cfg.Trace, cfg.WriteTest, cfg.CheckRooms = true, true, true
+		r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Traces) == 0 {
+			t.Fatal("no traces recorded")
+		}
+		b, _ := json.Marshal(r)
+		u := utf16.Encode([]rune(pw))
+		le := make([]byte, 0, 2*len(u))
+		for _, c := range u {
+			le = append(le, byte(c), byte(c>>8))
+		}
+		basic := base64.StdEncoding.EncodeToString([]byte(srv.User + ":" + pw))
+		for name, needle := range map[string]string{"plain": pw, "base64": base64.StdEncoding.EncodeToString([]byte(pw)), "basic header": basic, "utf16": string(le)} {
+			if strings.Contains(string(b), needle) {
+				t.Errorf("%s: the result contains the password (%s)", scheme, name)
+			}
+		}
+	}
+}

@@ -1,0 +1,575 @@
+// Package impersonation is Deputy's diagnosis: the ordered plan of checks (endpoint, tls,
+// auth, service-mailbox, impersonation, write, rooms), the concurrent runner that proves
+// every mailbox, and the result it produces (deputy.diagnostics/v1). It knows nothing of
+// windows or terminals: front ends observe Events and read the Result.
+package impersonation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"deputy"
+	"deputy/internal/ews"
+	"deputy/internal/result"
+	"deputy/internal/setup"
+	"deputy/internal/transport"
+)
+
+// Check titles, as every front end shows them.
+var titles = map[string]string{
+	result.CheckEndpoint:       "EWS endpoint",
+	result.CheckTLS:            "TLS certificate",
+	result.CheckAuth:           "Service account signs in",
+	result.CheckServiceMailbox: "Service account's own mailbox",
+	result.CheckImpersonation:  "Impersonation of every mailbox",
+	result.CheckWrite:          "Write test (create + delete a calendar item)",
+	result.CheckRooms:          "Rooms",
+}
+
+// diag is one diagnosis in progress.
+type diag struct {
+	cfg      Config
+	res      *result.Result
+	obs      Observer
+	opts     transport.Options
+	requests atomic.Int64
+	rec      *transport.Recorder
+	version  *ews.Version
+	sit      setup.Situation
+	client   *ews.Client // the authenticated client of the auth check
+}
+
+// Diagnose runs the plan. The error is for a configuration that cannot run at all
+// (*ConfigError); everything the server does is a result. On cancellation the result is
+// partial and Cancelled is set.
+func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.TLS.PinSHA256 != "" {
+		pin, err := transport.ParsePin(cfg.TLS.PinSHA256)
+		if err != nil {
+			return nil, &ConfigError{"pin-sha256", err.Error()}
+		}
+		cfg.TLS.PinSHA256 = pin
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	d := &diag{cfg: cfg, obs: obs, version: ews.NewVersion("")}
+	d.res = &result.Result{
+		Schema:    result.Schema,
+		Tool:      result.Tool{Name: deputy.Name, Version: deputy.Version},
+		Profile:   cfg.Profile,
+		StartedAt: cfg.Now().UTC().Truncate(time.Millisecond),
+		Checks:    []result.Check{},
+		Mailboxes: []result.Mailbox{},
+	}
+	d.sit = setup.Situation{Environment: cfg.Profile.Environment, Account: cfg.Auth.User}
+	if cfg.Trace {
+		d.rec = transport.NewRecorder(5000)
+	}
+	d.opts = transport.Options{TLS: cfg.TLS, Auth: cfg.Auth, Timeout: cfg.Timeout, Recorder: d.rec, Requests: &d.requests, Dial: cfg.Dial}
+
+	d.run(ctx)
+
+	r := d.res
+	r.Cancelled = ctx.Err() != nil
+	r.Server.RequestServerVersion = d.version.Get()
+	if d.client != nil {
+		if sv := d.client.ServerVersion(); sv.Major > 0 {
+			r.Server.Version = sv.String()
+		}
+	}
+	if d.rec != nil {
+		r.Traces = d.rec.Traces()
+	}
+	r.Summary.Requests = int(d.requests.Load())
+	r.FinishedAt = cfg.Now().UTC().Truncate(time.Millisecond)
+	r.Tally()
+	if r.Cancelled && r.Verdict == result.Pass {
+		r.Verdict = result.Warn // an interrupted run proves nothing for the rest
+	}
+	return r, nil
+}
+
+func (d *diag) run(ctx context.Context) {
+	ok := d.endpointAndTLS(ctx)
+	if !ok {
+		d.skipRest("skipped: the endpoint did not answer as EWS (see above)")
+		return
+	}
+	if !d.authAndServiceMailbox(ctx) {
+		d.skipRest("skipped: the service account could not sign in (see auth)")
+		return
+	}
+	d.impersonation(ctx)
+	d.rooms(ctx)
+}
+
+// begin announces a check and returns it with its clock running.
+func (d *diag) begin(id string) (*result.Check, time.Time) {
+	c := &result.Check{ID: id, Title: titles[id]}
+	d.obs.Observe(Event{Kind: CheckStarted, Check: c})
+	return c, time.Now()
+}
+
+func (d *diag) end(c *result.Check, t0 time.Time) {
+	if c.Status != result.Skip {
+		c.DurationMs = time.Since(t0).Milliseconds()
+	}
+	d.res.Checks = append(d.res.Checks, *c)
+	cp := *c
+	d.obs.Observe(Event{Kind: CheckFinished, Check: &cp})
+}
+
+func (d *diag) skip(id, why string) {
+	c, t0 := d.begin(id)
+	c.Status, c.Summary = result.Skip, why
+	d.end(c, t0)
+}
+
+// skipRest skips every check of the plan that has not run yet.
+func (d *diag) skipRest(why string) {
+	for _, id := range []string{result.CheckTLS, result.CheckAuth, result.CheckServiceMailbox, result.CheckImpersonation, result.CheckWrite, result.CheckRooms} {
+		if !slices.ContainsFunc(d.res.Checks, func(c result.Check) bool { return c.ID == id }) {
+			d.skip(id, why)
+		}
+	}
+}
+
+// endpointAndTLS runs the endpoint and tls checks. The TLS handshake happens first (an
+// untrusted certificate means no EWS request can be sent), but the endpoint check is
+// reported first, as the plan reads.
+func (d *diag) endpointAndTLS(ctx context.Context) bool {
+	u, _ := url.Parse(d.cfg.URL)
+	tlsCheck, t0 := &result.Check{ID: result.CheckTLS, Title: titles[result.CheckTLS]}, time.Now()
+	tlsOK := true
+	reachable := true
+	var netErr error
+	if u.Scheme == "http" {
+		tlsCheck.Status = result.Warn
+		tlsCheck.Summary = "plain HTTP: nothing to verify, and the password travels unencrypted"
+		tlsCheck.Remediation = "Use the https:// URL of the EWS virtual directory; plain HTTP is for a lab only."
+	} else {
+		ictx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+		cert, err := transport.Inspect(ictx, d.cfg.URL, d.cfg.TLS)
+		cancel()
+		tlsCheck.Cert = cert
+		var te *transport.TLSError
+		switch {
+		case err == nil:
+			tlsCheck.Status = result.Pass
+			d.describeCert(tlsCheck, cert)
+		case errors.As(err, &te) && te.Cert != nil:
+			tlsOK = false
+			tlsCheck.Cert = te.Cert
+			tlsCheck.Status, tlsCheck.Class, tlsCheck.Code = result.Fail, result.Other, string(te.Kind)
+			tlsCheck.Summary = te.Error()
+			d.describeCert(tlsCheck, te.Cert)
+			tlsCheck.Remediation = tlsRemediation(te)
+		default:
+			reachable, netErr = false, err
+		}
+	}
+
+	ep, e0 := d.begin(result.CheckEndpoint)
+	switch {
+	case !reachable:
+		ep.Status, ep.Class, ep.Code = result.Fail, result.Transient, "unreachable"
+		ep.Summary = "cannot reach " + u.Host + ": " + netErr.Error()
+		ep.Remediation = "Check the host name and port, DNS, and that a firewall or proxy lets this machine reach it (test with: Test-NetConnection " + u.Hostname() + " -Port " + portOf(u) + ")."
+	case !tlsOK:
+		ep.Status, ep.Summary = result.Skip, "not probed: the server's certificate is not trusted (see TLS certificate)"
+	default:
+		d.probeEndpoint(ctx, ep)
+	}
+	d.end(ep, e0)
+	if reachable {
+		d.obs.Observe(Event{Kind: CheckStarted, Check: &result.Check{ID: tlsCheck.ID, Title: tlsCheck.Title}})
+		d.end(tlsCheck, t0)
+	} else {
+		d.skip(result.CheckTLS, "skipped: the endpoint is unreachable")
+	}
+	return reachable && tlsOK && ep.Status != result.Fail
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "http" {
+		return "80"
+	}
+	return "443"
+}
+
+func (d *diag) describeCert(c *result.Check, ci *result.CertInfo) {
+	if ci == nil {
+		return
+	}
+	c.Evidence = append(c.Evidence,
+		"subject: "+ci.Subject,
+		"issuer: "+ci.Issuer,
+		"valid until: "+ci.NotAfter.UTC().Format("2006-01-02")+fmt.Sprintf(" (%d days)", int(ci.NotAfter.Sub(d.cfg.Now()).Hours()/24)),
+		"SHA-256: "+ci.SHA256)
+	if c.Status != result.Pass {
+		return
+	}
+	if d.cfg.TLS.PinSHA256 != "" {
+		c.Summary = "the certificate matches the pinned SHA-256 fingerprint"
+	} else {
+		c.Summary = "the certificate chain and host name are valid"
+	}
+	if left := ci.NotAfter.Sub(d.cfg.Now()); left < 30*24*time.Hour {
+		c.Status = result.Warn
+		c.Summary += fmt.Sprintf("; it expires in %d days", int(left.Hours()/24))
+		c.Remediation = "Renew the Exchange certificate before it expires (Get-ExchangeCertificate | fl Subject,NotAfter,Services), then enable it for IIS with Enable-ExchangeCertificate -Services IIS."
+	}
+}
+
+func tlsRemediation(te *transport.TLSError) string {
+	fp := ""
+	if te.Cert != nil {
+		fp = te.Cert.SHA256
+	}
+	switch te.Kind {
+	case transport.PinMismatch:
+		return "The server shows a different certificate than the pinned one. If the certificate was renewed, check the new fingerprint with the server's administrator and pin it: --pin-sha256 " + fp + ". If not, someone may be intercepting the connection: do not continue."
+	case transport.HostMismatch:
+		return "The certificate was not issued for this host name. Use the name the certificate lists (see evidence), or install a certificate that includes this name on the Exchange server."
+	case transport.Expired:
+		return "The certificate has expired (or is not yet valid). Renew it on the Exchange server: New-ExchangeCertificate / Import-ExchangeCertificate, then Enable-ExchangeCertificate -Services IIS."
+	default:
+		return "The certificate is not issued by a CA this machine trusts. Either add the issuing CA (--ca-file ca.pem; in the window: TLS → CA file), or, for a self-signed on-premises certificate, pin its fingerprint after checking it with the server's administrator: --pin-sha256 " + fp + " (in the window: Trust this certificate)."
+	}
+}
+
+// probeEndpoint sends an unauthenticated EWS request: a real EWS answers 401 and names the
+// authentication schemes it accepts; a login page or a 404 means the URL is wrong.
+func (d *diag) probeEndpoint(ctx context.Context, c *result.Check) {
+	o := d.opts
+	o.Auth = transport.Auth{}
+	hc, err := transport.NewClient(o)
+	if err != nil {
+		c.Status, c.Class, c.Summary = result.Fail, result.Other, err.Error()
+		return
+	}
+	cl := &ews.Client{URL: d.cfg.URL, HTTP: hc, Version: d.version}
+	pctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckEndpoint, ""), d.cfg.Timeout)
+	t0 := time.Now()
+	_, err = cl.GetFolder(pctx, "", "msgfolderroot")
+	lat := time.Since(t0)
+	cancel()
+	c.Evidence = append(c.Evidence, fmt.Sprintf("unauthenticated POST %s answered in %d ms", d.cfg.URL, lat.Milliseconds()))
+	var ee *ews.Error
+	switch {
+	case err == nil:
+		c.Status, c.Summary = result.Warn, "EWS answered without any authentication — anonymous access to EWS is unusual; check the virtual directory's authentication settings"
+	case errors.As(err, &ee) && ee.HTTPStatus == 401:
+		c.Status = result.Pass
+		schemes := strings.Join(ee.AuthSchemes, ", ")
+		if schemes == "" {
+			schemes = "none named"
+		}
+		c.Summary = fmt.Sprintf("EWS answers (HTTP 401 in %d ms); it offers %s", lat.Milliseconds(), schemes)
+		c.Evidence = append(c.Evidence, "WWW-Authenticate: "+schemes)
+		if want := d.cfg.Auth.Scheme; (want == "basic" || want == "ntlm") && len(ee.AuthSchemes) > 0 && !offers(ee.AuthSchemes, want) {
+			c.Status = result.Warn
+			c.Summary += fmt.Sprintf(" — but not %s, which this profile uses", strings.ToUpper(want))
+			c.Remediation = "Switch the profile to a scheme the server offers, or enable " + want + " on the EWS virtual directory: Set-WebServicesVirtualDirectory -Identity 'SERVER\\EWS (Default Web Site)' -" + map[string]string{"basic": "BasicAuthentication", "ntlm": "WindowsAuthentication"}[want] + " $true"
+		}
+	case errors.As(err, &ee):
+		c.Status, c.Class, c.Code = result.Fail, ee.Class, ee.Code
+		c.Summary = "this URL does not answer like EWS: " + ee.Error()
+		if ee.Snippet != "" {
+			c.Evidence = append(c.Evidence, "body starts: "+ee.Snippet)
+		}
+		if ee.HTTPStatus == 404 {
+			c.Remediation = "Nothing at this path. The EWS URL normally ends in /EWS/Exchange.asmx; find it with Get-WebServicesVirtualDirectory | fl ExternalUrl,InternalUrl, or use Autodiscover."
+		} else {
+			c.Remediation = setup.Remediation(ee.Class, ee.Code, d.sit)
+		}
+	default:
+		a := attemptFromError(err, d.sit, "")
+		c.Status, c.Class, c.Code, c.Summary = result.Fail, a.Mailbox.Class, a.Mailbox.Code, "the endpoint did not answer: "+err.Error()
+		c.Remediation = "Check that the Exchange server is up and that nothing between here and it drops or stalls the connection."
+	}
+	if c.Status != result.Fail {
+		c.Evidence = append(c.Evidence, "latency: "+lat.Round(time.Millisecond).String())
+	}
+}
+
+func offers(schemes []string, want string) bool {
+	for _, s := range schemes {
+		s = strings.ToLower(s)
+		if s == want || (want == "ntlm" && s == "negotiate") {
+			return true
+		}
+	}
+	return false
+}
+
+// authAndServiceMailbox signs in as the service account and opens its own mailbox: one
+// request answers both questions.
+func (d *diag) authAndServiceMailbox(ctx context.Context) bool {
+	auth, a0 := d.begin(result.CheckAuth)
+	hc, err := transport.NewClient(d.opts)
+	if err != nil {
+		auth.Status, auth.Class, auth.Summary = result.Fail, result.Other, err.Error()
+		d.end(auth, a0)
+		return false
+	}
+	d.client = &ews.Client{URL: d.cfg.URL, HTTP: hc, Version: d.version}
+	actx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckAuth, d.cfg.ServiceMailbox), d.cfg.Timeout)
+	_, ferr := d.client.GetFolder(actx, "", probeFolders...)
+	cancel()
+	var ee *ews.Error
+	scheme := strings.ToUpper(d.cfg.Auth.Scheme)
+	switch {
+	case ferr == nil || (errors.As(ferr, &ee) && ee.HTTPStatus != 401 && ee.HTTPStatus != 403 && ee.Class != result.NotEWS && ee.Class != result.AuthFailed):
+		auth.Status = result.Pass
+		auth.Summary = fmt.Sprintf("%s signed in with %s", d.cfg.Auth.User, scheme)
+		if sv := d.client.ServerVersion(); sv.Major > 0 {
+			auth.Evidence = append(auth.Evidence, "server: Exchange "+sv.String())
+		}
+	case errors.As(ferr, &ee):
+		auth.Status, auth.Class, auth.Code = result.Fail, result.AuthFailed, ee.Code
+		if ee.Class == result.NotEWS {
+			auth.Class = result.NotEWS
+		}
+		auth.Summary = fmt.Sprintf("%s could not sign in with %s: %s", d.cfg.Auth.User, scheme, ee.Error())
+		if ee.Diagnostics != "" {
+			auth.Evidence = append(auth.Evidence, "x-ms-diagnostics: "+ee.Diagnostics)
+		}
+		auth.Remediation = setup.Remediation(auth.Class, auth.Code, d.sit)
+	default:
+		a := attemptFromError(ferr, d.sit, "")
+		auth.Status, auth.Class, auth.Code = result.Fail, a.Mailbox.Class, a.Mailbox.Code
+		auth.Summary = "the sign-in request failed: " + ferr.Error()
+		auth.Remediation = a.Mailbox.Remediation
+	}
+	d.end(auth, a0)
+	if auth.Status == result.Fail {
+		return false
+	}
+
+	sm, s0 := d.begin(result.CheckServiceMailbox)
+	who := d.cfg.Auth.User
+	if d.cfg.ServiceMailbox != "" {
+		who = d.cfg.ServiceMailbox
+	}
+	switch {
+	case ferr == nil:
+		sm.Status, sm.Class = result.Pass, result.OK
+		sm.Summary = "the service account's own mailbox answers (msgfolderroot, calendar)"
+	default:
+		errors.As(ferr, &ee)
+		sm.Status, sm.Class, sm.Code = statusFor(ee.Class), ee.Class, ee.Code
+		sm.Summary = fmt.Sprintf("%s's own mailbox did not answer: %s", who, ee.Error())
+		if ee.Class == result.NoMailbox || ee.Code == "ErrorMissingEmailAddress" || ee.Code == "ErrorNonExistentMailbox" {
+			sm.Status, sm.Class = result.Fail, result.NoMailbox
+			sm.Summary = who + " has no mailbox. Impersonation itself can work without one, but the integrations this account serves (and their vendors' setup guides) require the service account to have its own licensed mailbox."
+		}
+		s := d.sit
+		s.Mailbox = who
+		sm.Remediation = setup.Remediation(sm.Class, sm.Code, s)
+	}
+	d.end(sm, s0)
+	return true
+}
+
+// impersonation proves every target mailbox, then reports the write test.
+func (d *diag) impersonation(ctx context.Context) {
+	targets := make([]Target, 0, len(d.cfg.Mailboxes))
+	for _, a := range d.cfg.Mailboxes {
+		targets = append(targets, Target{Address: a, Kind: result.KindUser})
+	}
+	c, t0 := d.begin(result.CheckImpersonation)
+	if len(targets) == 0 {
+		c.Status, c.Summary = result.Skip, "no target mailboxes given"
+		d.end(c, t0)
+		d.writeCheck(nil)
+		return
+	}
+	mbx, stats := d.runTargets(ctx, targets)
+	d.res.Mailboxes = append(d.res.Mailboxes, mbx...)
+	summarise(c, mbx, "mailboxes", d.cfg.Concurrency, stats)
+	d.end(c, t0)
+	d.writeCheck(mbx)
+}
+
+func (d *diag) runTargets(ctx context.Context, targets []Target) ([]result.Mailbox, RunStats) {
+	p := &ewsProber{url: d.cfg.URL, opts: d.opts, version: d.version, write: d.cfg.WriteTest, now: d.cfg.Now, situation: d.sit}
+	return Run(ctx, p, targets, RunOptions{
+		Concurrency: d.cfg.Concurrency, Retries: d.cfg.Retries, MaxBackoff: d.cfg.MaxBackoff, Timeout: d.cfg.Timeout,
+	}, d.obs)
+}
+
+func (d *diag) writeCheck(mbx []result.Mailbox) {
+	c, t0 := d.begin(result.CheckWrite)
+	defer d.end(c, t0)
+	if !d.cfg.WriteTest {
+		c.Status, c.Summary = result.Skip, "not requested (enable the write test to prove the account can create and delete calendar items)"
+		return
+	}
+	var tried, ok int
+	for _, m := range mbx {
+		if m.Read != result.Pass {
+			continue
+		}
+		tried++
+		if m.Write == result.Pass {
+			ok++
+		}
+	}
+	switch {
+	case tried == 0:
+		c.Status, c.Summary = result.Skip, "skipped: no mailbox could be read"
+	case ok == tried:
+		c.Status = result.Pass
+		c.Summary = fmt.Sprintf("created and hard-deleted a calendar item in %d mailbox(es); no invitations sent, nothing left behind", ok)
+	default:
+		c.Status = result.Fail
+		c.Summary = fmt.Sprintf("write failed in %d of %d readable mailboxes", tried-ok, tried)
+		c.Remediation = "Read works but write does not: the role or scope grants read only, or a retention/hold policy blocks deletes. See each mailbox's message."
+	}
+}
+
+// rooms lists room lists and rooms, then proves each room like a mailbox.
+func (d *diag) rooms(ctx context.Context) {
+	if !d.cfg.CheckRooms && len(d.cfg.Rooms) == 0 {
+		d.skip(result.CheckRooms, "not requested")
+		return
+	}
+	c, t0 := d.begin(result.CheckRooms)
+	defer d.end(c, t0)
+	seen := map[string]bool{}
+	var targets []Target
+	add := func(a string) {
+		if k := strings.ToLower(a); a != "" && !seen[k] {
+			seen[k] = true
+			targets = append(targets, Target{Address: a, Kind: result.KindRoom})
+		}
+	}
+	for _, r := range d.cfg.Rooms {
+		add(r)
+	}
+	if d.cfg.CheckRooms {
+		rctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, ""), d.cfg.Timeout)
+		lists, err := d.client.GetRoomLists(rctx)
+		cancel()
+		if err != nil {
+			c.Evidence = append(c.Evidence, "GetRoomLists failed: "+err.Error())
+		} else if len(lists) == 0 {
+			c.Evidence = append(c.Evidence, "GetRoomLists: no room lists are defined (rooms must be in a room list to be found: New-DistributionGroup -RoomList)")
+		}
+		for _, l := range lists {
+			lctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, l.Email), d.cfg.Timeout)
+			rooms, err := d.client.GetRooms(lctx, l.Email)
+			cancel()
+			if err != nil {
+				c.Evidence = append(c.Evidence, fmt.Sprintf("GetRooms %s failed: %v", l.Email, err))
+				continue
+			}
+			c.Evidence = append(c.Evidence, fmt.Sprintf("room list %s (%s): %d rooms", l.Name, l.Email, len(rooms)))
+			for _, r := range rooms {
+				add(r.Email)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		c.Status, c.Summary = result.Warn, "no rooms found to check"
+		return
+	}
+	mbx, stats := d.runTargets(ctx, targets)
+	d.res.Mailboxes = append(d.res.Mailboxes, mbx...)
+	summarise(c, mbx, "rooms", d.cfg.Concurrency, stats)
+}
+
+// summarise sets a mailbox check's status, summary, evidence and remediation from its
+// mailboxes: each cause once, with how many it hit.
+func summarise(c *result.Check, mbx []result.Mailbox, noun string, conc int, st RunStats) {
+	byClass := map[result.Class][]result.Mailbox{}
+	var pass, warn, fail, skip int
+	for _, m := range mbx {
+		switch m.Status {
+		case result.Pass:
+			pass++
+		case result.Warn:
+			warn++
+		case result.Fail:
+			fail++
+		default:
+			skip++
+		}
+		if m.Status != result.Pass && m.Status != result.Skip {
+			byClass[m.Class] = append(byClass[m.Class], m)
+		}
+	}
+	switch {
+	case fail > 0:
+		c.Status = result.Fail
+	case warn > 0:
+		c.Status = result.Warn
+	case pass == 0:
+		c.Status = result.Skip
+	default:
+		c.Status = result.Pass
+	}
+	c.Summary = fmt.Sprintf("%d of %d %s reachable", pass, len(mbx), noun)
+	if fail+warn > 0 {
+		c.Summary += fmt.Sprintf("; %d failed, %d could not be verified now", fail, warn)
+	}
+	if skip > 0 {
+		c.Summary += fmt.Sprintf("; %d not checked", skip)
+	}
+	classes := make([]result.Class, 0, len(byClass))
+	for k := range byClass {
+		classes = append(classes, k)
+	}
+	sort.Slice(classes, func(i, j int) bool { return len(byClass[classes[i]]) > len(byClass[classes[j]]) })
+	var rem []string
+	for _, cl := range classes {
+		ms := byClass[cl]
+		codes := map[string]bool{}
+		var addrs []string
+		for i, m := range ms {
+			codes[m.Code] = true
+			if i < 5 {
+				addrs = append(addrs, m.Address)
+			}
+		}
+		more := ""
+		if len(ms) > 5 {
+			more = fmt.Sprintf(" and %d more", len(ms)-5)
+		}
+		c.Evidence = append(c.Evidence, fmt.Sprintf("%d × %s (%s): %s%s", len(ms), cl, strings.Join(sortedKeys(codes), ", "), strings.Join(addrs, ", "), more))
+		if ms[0].Remediation != "" {
+			rem = append(rem, fmt.Sprintf("[%s] %s", cl, ms[0].Remediation))
+		}
+	}
+	if st.Overloaded > 0 {
+		c.Evidence = append(c.Evidence, fmt.Sprintf("the server signalled overload %d time(s); concurrency went from %d down to %d and back", st.Overloaded, min(conc, st.Workers), st.MinLimit))
+	}
+	c.Remediation = strings.Join(rem, "\n\n")
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
