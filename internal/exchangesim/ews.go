@@ -30,8 +30,10 @@ type call struct {
 
 func (s *Server) serveEWS(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && s.sc.Fault != "" {
-		s.inject(w, r, s.sc.Fault)
-		return
+		if n := s.posts.Add(1); s.sc.FaultEvery <= 1 || n%int64(s.sc.FaultEvery) == 0 {
+			s.inject(w, r, s.sc.Fault)
+			return
+		}
 	}
 	acct := s.authenticate(w, r)
 	if acct == nil {

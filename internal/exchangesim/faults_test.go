@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,46 +95,54 @@ func TestLoadScenarioErrors(t *testing.T) {
 }
 
 // TestConcurrencyBudget: more concurrent requests from one principal than its budget
-// get ErrorExceededConnectionCount; another principal has its own budget.
+// get ErrorExceededConnectionCount; another principal has its own budget; the budget is
+// released when requests end. Stalled requests hold the slots, so nothing depends on timing.
 func TestConcurrencyBudget(t *testing.T) {
 	sc := Demo(0)
 	sc.MaxConcurrency = 3
-	s := startSim(t, sc, Options{Latency: 400 * time.Millisecond})
-	const n = 6
+	sc.Mailboxes = append(sc.Mailboxes, Mailbox{Address: "stalled@fabrikam.test", Department: "Sales", State: StateStall})
+	s := startSim(t, sc, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	codes := make([]string, n)
-	for i := 0; i < n; i++ {
+	for i := 0; i < 3; i++ {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			r, err := tryPost(context.Background(), client(s), s.URL, []byte(getFolder("anna.berg@fabrikam.test")), basic(s.User, s.Password))
-			if err != nil {
-				codes[i] = err.Error()
-				return
-			}
-			codes[i] = r.code()
-		}(i)
+			_, _ = tryPost(ctx, client(s), s.URL, []byte(getFolder("stalled@fabrikam.test")), basic(s.User, s.Password))
+		}()
 	}
-	// While svc-deputy's requests are in flight, another account is served.
-	time.Sleep(100 * time.Millisecond)
-	other := post(t, client(s), s.URL, []byte(getFolder("anna.berg@fabrikam.test")), basic("svc-nomailbox@fabrikam.test", DemoPassword))
-	wg.Wait()
-	ok, over := 0, 0
-	for _, c := range codes {
-		switch c {
-		case "NoError":
-			ok++
-		case "ErrorExceededConnectionCount":
-			over++
-		default:
-			t.Errorf("unexpected reply %q", c)
+	for deadline := time.Now().Add(5 * time.Second); s.Counters().PeakConcurrency < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("stalled requests did not arrive")
 		}
 	}
-	if ok != 3 || over != 3 {
-		t.Errorf("%d served, %d over budget; want 3 and 3 (codes %v)", ok, over, codes)
+	tests := []struct {
+		name, user string
+		code       string
+	}{
+		{"same principal, over budget", s.User, "ErrorExceededConnectionCount"},
+		{"same principal as DOMAIN\\user", `FABRIKAM\svc-deputy`, "ErrorExceededConnectionCount"},
+		{"another principal", "svc-nomailbox@fabrikam.test", "NoError"},
 	}
-	if other.code() != "NoError" {
-		t.Errorf("second principal: %s", other.code())
+	for _, tc := range tests {
+		r := post(t, client(s), s.URL, []byte(getFolder("anna.berg@fabrikam.test")), basic(tc.user, DemoPassword))
+		if r.code() != tc.code {
+			t.Errorf("%s: %d %s, want %s", tc.name, r.Status, r.code(), tc.code)
+		}
+		if tc.code == "ErrorExceededConnectionCount" && (r.Status != 500 || !strings.Contains(r.Body, `<t:Value Name="MaxConcurrencyLimit">3</t:Value>`)) {
+			t.Errorf("%s: not the sample's fault shape:\n%s", tc.name, r.Body)
+		}
+	}
+	cancel()
+	wg.Wait()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := post(t, client(s), s.URL, []byte(getFolder("anna.berg@fabrikam.test")), basic(s.User, s.Password))
+		if r.code() == "NoError" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("budget not released: %s", r.code())
+		}
 	}
 	if p := s.Counters().PeakConcurrency; p < 4 {
 		t.Errorf("PeakConcurrency %d, want >= 4", p)
@@ -237,6 +246,20 @@ func TestFaults(t *testing.T) {
 				tc.check(t, r, err)
 			})
 		}
+	}
+}
+
+func TestFaultEvery(t *testing.T) {
+	sc := Demo(0)
+	sc.Fault, sc.FaultEvery = FaultUnavailable, 3
+	s := startSim(t, sc, Options{})
+	c := client(s)
+	var got []int
+	for i := 0; i < 7; i++ {
+		got = append(got, post(t, c, s.URL, []byte(getFolder("")), basic(s.User, s.Password)).Status)
+	}
+	if want := []int{200, 200, 503, 200, 200, 503, 200}; !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v", got, want)
 	}
 }
 

@@ -53,6 +53,7 @@ import (
 //	  "roomLists": [{"name": "HQ Rooms", "address": "rooms-hq@fabrikam.test",
 //	                 "rooms": ["room-a@fabrikam.test"]}],
 //	  "fault": "",                      // global fault for every POST (see Fault* constants)
+//	  "faultEvery": 0,                  // >1: only every Nth POST gets the fault (flaky front end)
 //	  "throttleOncePercent": 0,         // make this % of ok mailboxes throttle-once
 //	  "throttleOnceBackOffMs": 1500, "throttleHardBackOffMs": 300000,
 //	  "retryAfterSeconds": 2,           // Retry-After of the 503 fault
@@ -70,6 +71,7 @@ type Scenario struct {
 	RoomLists      []RoomList `json:"roomLists,omitempty"`
 
 	Fault                 string  `json:"fault,omitempty"`
+	FaultEvery            int     `json:"faultEvery,omitempty"`
 	ThrottleOncePercent   float64 `json:"throttleOncePercent,omitempty"`
 	ThrottleOnceBackOffMs int     `json:"throttleOnceBackOffMs,omitempty"`
 	ThrottleHardBackOffMs int     `json:"throttleHardBackOffMs,omitempty"`
@@ -214,6 +216,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if !slices.Contains(validFaults, sc.Fault) {
 		return fmt.Errorf("fault %q is not one of %s", sc.Fault, strings.Join(validFaults[1:], ", "))
+	}
+	if sc.FaultEvery < 0 {
+		return fmt.Errorf("faultEvery %d is negative", sc.FaultEvery)
 	}
 	if sc.ThrottleOncePercent < 0 || sc.ThrottleOncePercent > 100 {
 		return fmt.Errorf("throttleOncePercent %v is outside 0..100", sc.ThrottleOncePercent)

@@ -75,7 +75,7 @@ type Server struct {
 	active  sync.WaitGroup
 
 	requests, conns, ntlmOK, authFail atomic.Int64
-	anchorMiss                        atomic.Int64
+	anchorMiss, posts                 atomic.Int64
 	inflight, peak                    atomic.Int64
 
 	mu          sync.Mutex
