@@ -30,6 +30,10 @@ func Check(res *Result, err error, configured string) result.Check {
 	case err == nil && res.EWSURL != "":
 		c.Status, c.Class = result.Pass, result.OK
 		c.Summary = fmt.Sprintf("%s found via %s", res.EWSURL, res.Via)
+		if !strings.HasPrefix(strings.ToLower(res.EWSURL), "https://") {
+			c.Status = result.Warn
+			c.Summary += " — a plain-http EWS URL: credentials and mail would cross the network unencrypted"
+		}
 		if configured != "" && !sameURL(configured, res.EWSURL) {
 			c.Status = result.Warn
 			c.Summary = fmt.Sprintf("Autodiscover answers %s, but the profile uses %s", res.EWSURL, configured)

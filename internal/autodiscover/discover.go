@@ -59,7 +59,9 @@ type Options struct {
 	Auth transport.Auth
 	TLS  transport.TLSOptions
 	// Confirm is asked, at most once per host, before credentials go to a host that is
-	// neither the address's domain nor a subdomain of it. nil refuses (fail closed).
+	// neither the address's domain nor a subdomain of it. nil refuses (fail closed). It
+	// runs on Discover's goroutine and may block while a dialog is open (no step deadline
+	// runs meanwhile); it should answer false once ctx is done.
 	Confirm func(ctx context.Context, host string) bool
 	// Resolve holds curl-style HOST:PORT:ADDR entries; they apply to every connection
 	// (the http:// step too): the port is kept, only the address changes.
@@ -78,7 +80,8 @@ type Options struct {
 	NoV2   bool
 	// Recorder, if set, receives redacted traces of every request.
 	Recorder *transport.Recorder
-	// OnStep, if set, sees each step as it completes (a window showing progress).
+	// OnStep, if set, sees each step as it completes (a window showing progress). It is
+	// called on Discover's goroutine: a window must hand the update to its UI thread.
 	OnStep func(Step)
 }
 

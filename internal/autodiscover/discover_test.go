@@ -360,3 +360,14 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckPlainHTTPURL(t *testing.T) {
+	c := Check(&Result{EWSURL: "http://mail.fabrikam.test/EWS/Exchange.asmx", Via: "POX https://fabrikam.test/autodiscover/autodiscover.xml"}, nil, "")
+	if c.Status != result.Warn || !strings.Contains(c.Summary, "plain-http") {
+		t.Errorf("check %+v", c)
+	}
+	c = Check(nil, context.Canceled, "")
+	if c.Status != result.Skip {
+		t.Errorf("cancelled: %+v", c)
+	}
+}
