@@ -166,6 +166,9 @@ var validStates = []string{"", StateOK, StateMissing, StateNoMailbox, StateMoveI
 	StateImpersonationFailed, StateInvalidSMTP, StateSchema, StateInternal, StateThrottleOnce,
 	StateThrottleHard, StateHTML, StateReset, StateStall, StateUnavailable, StateMalformed, StateHuge}
 
+// perItemStates answer inside the response message (HTTP 200), not as a fault.
+var perItemStates = []string{StateNoMailbox, StateMoveInProgress, StateStoreUnavailable, StateAccessDenied, StateInternal}
+
 var validFaults = []string{"", FaultReset, FaultStall, FaultUnavailable, FaultHTML, FaultMalformed, FaultHuge}
 
 // LoadScenario reads and validates a scenario file (format: see Scenario).
@@ -390,11 +393,36 @@ func (sc *Scenario) ExpectClass(address string) string {
 	return class
 }
 
+// ExpectAs is Expect for any account of the scenario (UPN or DOMAIN\sam), returning the
+// code and the class. address "" means the account's own mailbox without impersonation
+// (the service-mailbox check): "NoError", or ErrorMissingEmailAddress without a mailbox.
+// An unknown account gets ("", "auth-failed").
+func (sc *Scenario) ExpectAs(account, address string) (code, class string) {
+	a, ok := sc.account(account)
+	if !ok {
+		return "", "auth-failed"
+	}
+	return sc.expectAs(a, address)
+}
+
 func (sc *Scenario) expect(address string) (code, class string) {
 	if len(sc.Accounts) == 0 {
 		return "ErrorAccessDenied", "access-denied"
 	}
-	acct := &sc.Accounts[0]
+	return sc.expectAs(&sc.Accounts[0], address)
+}
+
+func (sc *Scenario) expectAs(acct *Account, address string) (code, class string) {
+	if address == "" {
+		if !acct.Mailbox {
+			return "ErrorMissingEmailAddress", "no-mailbox"
+		}
+		// Without impersonation only the mailbox's own store states apply.
+		if _, st, ok := sc.lookup(acct.User); ok && slices.Contains(perItemStates, st) {
+			return stateCode(st)
+		}
+		return "NoError", "ok"
+	}
 	if acct.Impersonation.Mode == ModeNone || acct.Impersonation.Mode == "" {
 		return "ErrorImpersonationDenied", "no-impersonation-right"
 	}
@@ -411,6 +439,11 @@ func (sc *Scenario) expect(address string) (code, class string) {
 	if !acct.inScope(m) {
 		return "ErrorImpersonateUserDenied", "impersonation-denied"
 	}
+	return stateCode(st)
+}
+
+// stateCode is what a mailbox in state st answers once it is reached and in scope.
+func stateCode(st string) (code, class string) {
 	switch st {
 	case StateImpersonationFailed:
 		return "ErrorImpersonationFailed", "auth-failed"

@@ -364,3 +364,39 @@ func TestWSDL(t *testing.T) {
 		})
 	}
 }
+
+func TestExpectAs(t *testing.T) {
+	sc := Demo(0)
+	s := startSim(t, sc, Options{})
+	c := client(s)
+	tests := []struct {
+		account, address, code, class string
+	}{
+		{DemoUser, "", "NoError", "ok"},
+		{"svc-nomailbox@fabrikam.test", "", "ErrorMissingEmailAddress", "no-mailbox"},
+		{"FABRIKAM\\svc-nomailbox", "ceo@fabrikam.test", "NoError", "ok"},
+		{"svc-noright@fabrikam.test", "", "NoError", "ok"},
+		{"svc-noright@fabrikam.test", "anna.berg@fabrikam.test", "ErrorImpersonationDenied", "no-impersonation-right"},
+		{DemoUser, "ceo@fabrikam.test", "ErrorImpersonateUserDenied", "impersonation-denied"},
+		{"svc-nomailbox@fabrikam.test", "jon.smiht@fabrikam.test", "ErrorNonExistentMailbox", "mailbox-not-found"},
+		{"nobody@fabrikam.test", "anna.berg@fabrikam.test", "", "auth-failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.account+"/"+tc.address, func(t *testing.T) {
+			code, class := sc.ExpectAs(tc.account, tc.address)
+			if code != tc.code || class != tc.class {
+				t.Fatalf("ExpectAs = %s %s, want %s %s", code, class, tc.code, tc.class)
+			}
+			r := post(t, c, s.URL, []byte(getFolder(tc.address)), basic(tc.account, DemoPassword))
+			if tc.class == "auth-failed" {
+				if r.Status != 401 {
+					t.Errorf("status %d, want 401", r.Status)
+				}
+				return
+			}
+			if r.code() != tc.code {
+				t.Errorf("server answers %s, ExpectAs says %s", r.code(), tc.code)
+			}
+		})
+	}
+}
