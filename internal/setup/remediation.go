@@ -44,9 +44,20 @@ func (s Situation) spID() string {
 }
 
 // aboutServiceAccount: a no-mailbox finding concerns the service account when no target
-// mailbox is named (or the target is the account itself).
+// mailbox is named, or the target is the account itself (svc@contoso.com for the account
+// svc@contoso.com or CONTOSO\svc).
 func (s Situation) aboutServiceAccount() bool {
-	return s.Mailbox == "" || strings.EqualFold(s.Mailbox, s.Account)
+	if s.Mailbox == "" || strings.EqualFold(s.Mailbox, s.Account) {
+		return true
+	}
+	user := s.Account
+	if i := strings.LastIndexByte(user, '\\'); i >= 0 {
+		user = user[i+1:]
+	} else if i := strings.IndexByte(user, '@'); i >= 0 {
+		user = user[:i]
+	}
+	local, _, _ := strings.Cut(s.Mailbox, "@")
+	return user != "" && strings.EqualFold(local, user)
 }
 
 func lit(v, placeholder string) string {
@@ -364,6 +375,14 @@ func notEWS(s Situation) fix {
 
 func other(code string, s Situation) fix {
 	switch code {
+	case "tls":
+		if s.exo() {
+			return fix{why: "The TLS connection to Exchange Online failed: a proxy or security appliance on your network is probably intercepting HTTPS. Exempt outlook.office365.com and login.microsoftonline.com from TLS inspection."}
+		}
+		return fix{why: "The TLS connection failed: the server's certificate is not trusted here, does not name this host, or has expired. Fix the certificate bound to IIS on the Exchange servers, or (lab only) pin its SHA-256 fingerprint in the profile.",
+			cmds: []string{"Get-ExchangeCertificate | Format-List Subject,CertificateDomains,NotAfter,Services,Thumbprint"}}
+	case "network":
+		return fix{why: "Deputy could not reach the server: check the host name (DNS), firewalls and any proxy between this computer and the EWS endpoint on port 443, then test again."}
 	case "ErrorImpersonationFailed":
 		return fix{why: "Exchange failed its own server-to-server authorisation (ErrorImpersonationFailed): the EWS application pool identity, directory access or a cross-forest trust is broken. This is a server problem: check the Application event log on the Mailbox servers."}
 	case "ErrorNoRespondingCASInDestinationSite", "ErrorProxyServiceDiscoveryFailed",
