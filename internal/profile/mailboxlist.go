@@ -40,7 +40,8 @@ type Rejection struct {
 // wants; UPN is last because it often differs from the SMTP address.
 var addressColumns = []string{
 	"primarysmtpaddress", "windowsemailaddress", "emailaddress", "email", "mail",
-	"smtpaddress", "userprincipalname", "upn",
+	"smtpaddress", "emailadresse", "emailadres", "adressedemessagerie", // Outlook/Excel in de, nl, fr
+	"userprincipalname", "upn",
 }
 
 // ParseMailboxList reads a list of mailboxes as admins export them: Get-Mailbox |

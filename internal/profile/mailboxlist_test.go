@@ -126,6 +126,7 @@ func TestParseMailboxListInline(t *testing.T) {
 		{name: "prefer PrimarySmtpAddress over earlier UPN", in: []byte("UserPrincipalName,PrimarySmtpAddress\nu@corp.local,p@corp.com\n"),
 			addresses: []string{"p@corp.com"}, column: "PrimarySmtpAddress"},
 		{name: "case-insensitive header", in: []byte("PRIMARYSMTPADDRESS\nA@B.CO\n"), addresses: []string{"A@B.CO"}, column: "PRIMARYSMTPADDRESS"},
+		{name: "German Outlook export", in: []byte("Vorname;Nachname;E-Mail-Adresse\nJörg;Müller;joerg@fabrikam.de\n"), addresses: []string{"joerg@fabrikam.de"}, column: "E-Mail-Adresse"},
 		{name: "excel sep hint", in: []byte("sep=;\nName;Mail\nx;x@y.com\n"), addresses: []string{"x@y.com"}, column: "Mail"},
 		{name: "short row", in: []byte("Name,Mail\nonly-a-name\nz,z@y.com\n"), addresses: []string{"z@y.com"}, column: "Mail", rejected: 1},
 		{name: "UTF-16LE without BOM", in: utf16le("a@b.com\r\nc@d.com\r\n"), addresses: []string{"a@b.com", "c@d.com"}},
