@@ -283,8 +283,6 @@ func soapErrorClass(code string) result.Class {
 		return result.MailboxNotFound
 	case "ServerBusy", "InternalServerError":
 		return result.Transient
-	case "NotFederated", "InvalidDomain":
-		return result.Other
 	}
 	return result.Other
 }
