@@ -57,7 +57,7 @@ func (w *ewsWorker) Probe(ctx context.Context, ts []Target) []Attempt {
 	if err != nil {
 		a := attemptFromError(err, w.p.situation, t.Address)
 		a.Mailbox.Protocol, a.Mailbox.LatencyMs = m.Protocol, m.LatencyMs
-		a.Mailbox.Read = a.Mailbox.Status
+		a.Mailbox.Read, a.Mailbox.Write = a.Mailbox.Status, result.Skip
 		return []Attempt{a}
 	}
 	m.Read, m.Status, m.Class = result.Pass, result.Pass, result.OK
