@@ -1,0 +1,610 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"deputy/internal/result"
+)
+
+var columnWidths = [numColumns]float32{96, 250, 64, 170, 210, 76, 48}
+
+// statusIcon pairs every status with its own shape, not only a colour.
+func statusIcon(s result.Status) fyne.Resource {
+	switch s {
+	case result.Pass:
+		return theme.NewSuccessThemedResource(theme.ConfirmIcon())
+	case result.Warn:
+		return theme.NewWarningThemedResource(theme.WarningIcon())
+	case result.Fail:
+		return theme.NewErrorThemedResource(theme.CancelIcon())
+	case result.Skip:
+		return theme.NewDisabledResource(theme.MediaSkipNextIcon())
+	}
+	return theme.NewThemedResource(theme.MoreHorizontalIcon()) // running
+}
+
+// Status filter choices, in Select order.
+var statusFilters = []struct {
+	Label  string
+	Status result.Status
+}{
+	{"All statuses", ""}, {"Failed", result.Fail}, {"Warnings", result.Warn},
+	{"Passed", result.Pass}, {"Skipped", result.Skip},
+}
+
+const allClasses = "All classes"
+
+// DiagnosticsView is the Diagnostics tab: run controls, progress, checks, mailboxes.
+type DiagnosticsView struct {
+	Run, Cancel, Export *widget.Button
+	bar                 *widget.ProgressBar
+	progress            *widget.Label
+	verdict             *widget.Label
+	verdictIcon         *widget.Icon
+	target              *widget.Label
+
+	checks      []result.Check
+	checkList   *widget.List
+	checkSel    int
+	checkTitle  *widget.Label
+	checkIcon   *widget.Icon
+	checkText   *widget.Label
+	evidence    *widget.Label
+	remediation *widget.Label
+	copyRem     *widget.Button
+	Trust       *widget.Button
+
+	Model     *MailboxModel
+	table     *widget.Table
+	statusSel *widget.Select
+	classSel  *widget.Select
+	search    *widget.Entry
+	count     *widget.Label
+	detail    *widget.Label
+	copyDet   *widget.Button
+	selected  string // address of the selected mailbox
+
+	running  bool
+	started  time.Time
+	Result   *result.Result
+	content  fyne.CanvasObject
+	clipSink func(string)
+
+	// OnRun, OnCancel, OnExport are wired by the window; OnTrust gets the certificate
+	// of a failed tls check.
+	OnRun, OnCancel, OnExport func()
+	OnTrust                   func(*result.CertInfo)
+}
+
+// NewDiagnosticsView builds the tab; copy puts text on the clipboard.
+func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
+	d := &DiagnosticsView{Model: NewMailboxModel(), checkSel: -1, clipSink: copy}
+	call := func(f *func()) func() {
+		return func() {
+			if *f != nil {
+				(*f)()
+			}
+		}
+	}
+	d.Run = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), call(&d.OnRun))
+	d.Run.Importance = widget.HighImportance
+	d.Cancel = widget.NewButtonWithIcon("Cancel", theme.MediaStopIcon(), call(&d.OnCancel))
+	d.Cancel.Disable()
+	d.Export = widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), call(&d.OnExport))
+	d.Export.Disable()
+	d.bar = widget.NewProgressBar()
+	d.bar.TextFormatter = func() string { return fmt.Sprintf("%.0f%%", d.bar.Value*100) }
+	d.progress = widget.NewLabel("Press Run (or Enter) to diagnose the selected profile.")
+	d.progress.Truncation = fyne.TextTruncateEllipsis
+	d.verdict = widget.NewLabel("")
+	d.verdict.TextStyle.Bold = true
+	d.verdict.Wrapping = fyne.TextWrapWord
+	d.verdictIcon = widget.NewIcon(nil)
+	d.target = widget.NewLabel("")
+	d.target.Truncation = fyne.TextTruncateEllipsis
+	d.target.Importance = widget.LowImportance
+
+	d.checkList = widget.NewList(
+		func() int { return len(d.checks) },
+		func() fyne.CanvasObject {
+			title := widget.NewLabel("Service mailbox reachable")
+			title.TextStyle.Bold = true
+			title.Truncation = fyne.TextTruncateEllipsis
+			sum := widget.NewLabel("summary")
+			sum.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, widget.NewIcon(statusIcon(result.Pass)), nil,
+				container.New(layout.NewCustomPaddedVBoxLayout(0), title, sum))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(d.checks) {
+				return
+			}
+			c := d.checks[i]
+			row := o.(*fyne.Container)
+			row.Objects[1].(*widget.Icon).SetResource(statusIcon(c.Status))
+			inner := row.Objects[0].(*fyne.Container)
+			inner.Objects[0].(*widget.Label).SetText(c.Title)
+			inner.Objects[1].(*widget.Label).SetText(c.Summary)
+		})
+	d.checkList.OnSelected = func(i widget.ListItemID) { d.checkSel = i; d.showCheck() }
+
+	d.checkTitle = widget.NewLabel("Select a check to see its evidence and the fix.")
+	d.checkTitle.TextStyle.Bold = true
+	d.checkTitle.Wrapping = fyne.TextWrapWord
+	d.checkIcon = widget.NewIcon(nil)
+	d.checkText = widget.NewLabel("")
+	d.checkText.Wrapping = fyne.TextWrapWord
+	d.evidence = mono()
+	d.remediation = mono()
+	d.copyRem = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		d.copy(d.remediation.Text)
+	})
+	d.copyRem.Hide()
+	d.Trust = widget.NewButtonWithIcon("Trust this certificate…", theme.ConfirmIcon(), func() {
+		if c := d.selectedCheck(); c != nil && c.Cert != nil && d.OnTrust != nil {
+			d.OnTrust(c.Cert)
+		}
+	})
+	d.Trust.Importance = widget.WarningImportance
+	d.Trust.Hide()
+
+	d.table = widget.NewTableWithHeaders(
+		func() (int, int) { return d.Model.Len(), int(numColumns) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("mailbox@contoso.com")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l)
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			c := o.(*fyne.Container)
+			l, icon := c.Objects[0].(*widget.Label), c.Objects[1].(*widget.Icon)
+			col := Column(id.Col)
+			l.SetText(d.Model.Cell(id.Row, col))
+			if col == ColStatus {
+				r, _ := d.Model.Row(id.Row)
+				icon.SetResource(statusIcon(r.Status))
+				icon.Show()
+			} else {
+				icon.Hide()
+			}
+		})
+	d.table.ShowHeaderColumn = false
+	d.table.CreateHeader = func() fyne.CanvasObject {
+		b := widget.NewButton("", nil)
+		b.Importance = widget.LowImportance
+		b.Alignment = widget.ButtonAlignLeading
+		return b
+	}
+	d.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		b := o.(*widget.Button)
+		if id.Col < 0 || id.Col >= int(numColumns) {
+			b.SetText("")
+			return
+		}
+		col := Column(id.Col)
+		b.SetText(d.HeaderText(col))
+		b.OnTapped = func() { d.SortBy(col) }
+	}
+	for i, w := range columnWidths {
+		d.table.SetColumnWidth(i, w)
+	}
+	d.table.OnSelected = func(id widget.TableCellID) {
+		if r, ok := d.Model.Row(id.Row); ok {
+			d.selected = r.Address
+			d.showMailbox(r)
+		}
+	}
+
+	d.statusSel = widget.NewSelect(nil, func(string) { d.applyFilter() })
+	for _, s := range statusFilters {
+		d.statusSel.Options = append(d.statusSel.Options, s.Label)
+	}
+	d.statusSel.SetSelected(statusFilters[0].Label)
+	d.classSel = widget.NewSelect(nil, func(string) { d.applyFilter() })
+	d.classSel.Options = append(d.classSel.Options, allClasses)
+	for _, c := range result.Classes {
+		d.classSel.Options = append(d.classSel.Options, string(c))
+	}
+	d.classSel.SetSelected(allClasses)
+	d.search = widget.NewEntry()
+	d.search.SetPlaceHolder("Search mailbox, code, message")
+	d.search.OnChanged = func(string) { d.applyFilter() }
+	d.count = widget.NewLabel("")
+	d.detail = mono()
+	d.detail.SetText("Select a mailbox to see the server's answer and the fix.")
+	d.copyDet = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { d.copy(d.detail.Text) })
+	d.copyDet.Hide()
+
+	d.content = d.layout()
+	d.updateCount()
+	return d
+}
+
+func mono() *widget.Label {
+	l := widget.NewLabel("")
+	l.TextStyle.Monospace = true
+	l.Wrapping = fyne.TextWrapWord
+	l.Selectable = true
+	return l
+}
+
+func heading(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.TextStyle.Bold = true
+	return l
+}
+
+func (d *DiagnosticsView) layout() fyne.CanvasObject {
+	controls := container.NewHBox(d.Run, d.Cancel, d.Export)
+	progress := container.NewBorder(nil, nil, controls, nil, container.NewVBox(d.bar, d.progress))
+	top := container.NewVBox(d.target, progress, container.NewBorder(nil, nil, d.verdictIcon, nil, d.verdict))
+
+	checkDetail := container.NewVBox(
+		container.NewBorder(nil, nil, d.checkIcon, nil, d.checkTitle), d.checkText,
+		heading("Evidence"), d.evidence,
+		container.NewBorder(nil, nil, heading("Remediation"), d.copyRem), d.remediation,
+		container.NewHBox(d.Trust),
+	)
+	checks := container.NewHSplit(
+		container.NewBorder(heading("Checks"), nil, nil, nil, d.checkList),
+		container.NewVScroll(checkDetail))
+	checks.Offset = 0.42
+
+	filters := container.NewBorder(nil, nil, container.NewHBox(heading("Mailboxes"), d.statusSel, d.classSel),
+		d.count, d.search)
+	mbDetail := container.NewBorder(container.NewHBox(heading("Selected mailbox"), layout.NewSpacer(), d.copyDet),
+		nil, nil, nil, container.NewVScroll(d.detail))
+	mailboxes := container.NewHSplit(d.table, mbDetail)
+	mailboxes.Offset = 0.68
+	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, mailboxes))
+	body.Offset = 0.4
+	return container.NewBorder(top, nil, nil, nil, body)
+}
+
+// Content is the tab's root.
+func (d *DiagnosticsView) Content() fyne.CanvasObject { return d.content }
+
+func (d *DiagnosticsView) copy(s string) {
+	if d.clipSink != nil && s != "" {
+		d.clipSink(s)
+	}
+}
+
+// HeaderText is a column header with its sort arrow.
+func (d *DiagnosticsView) HeaderText(col Column) string {
+	s := col.Title()
+	if c, desc := d.Model.Sort(); c == col {
+		if desc {
+			s += " ▼"
+		} else {
+			s += " ▲"
+		}
+	}
+	return s
+}
+
+// SortBy sorts the table by col (again: the other way round).
+func (d *DiagnosticsView) SortBy(col Column) {
+	d.Model.ToggleSort(col)
+	d.refreshTable()
+}
+
+// SetFilter selects rows by status label (statusFilters), class and search text.
+func (d *DiagnosticsView) SetFilter(status, class, search string) {
+	d.statusSel.SetSelected(status)
+	d.classSel.SetSelected(class)
+	d.search.SetText(search)
+	d.applyFilter()
+}
+
+func (d *DiagnosticsView) applyFilter() {
+	if d.table == nil || d.search == nil {
+		return
+	}
+	f := Filter{Search: d.search.Text}
+	for _, s := range statusFilters {
+		if s.Label == d.statusSel.Selected {
+			f.Status = s.Status
+		}
+	}
+	if d.classSel.Selected != allClasses {
+		f.Class = result.Class(d.classSel.Selected)
+	}
+	if f != d.Model.Filter() {
+		d.Model.SetFilter(f)
+		d.refreshTable()
+	}
+}
+
+func (d *DiagnosticsView) refreshTable() {
+	d.table.Refresh()
+	d.updateCount()
+	// Keep the selection on the same mailbox across sorting and filtering.
+	d.table.UnselectAll()
+	if i := d.Model.Index(d.selected); i >= 0 && d.selected != "" {
+		d.table.Select(widget.TableCellID{Row: i, Col: int(ColAddress)})
+	}
+}
+
+func (d *DiagnosticsView) updateCount() {
+	if d.Model.Len() == d.Model.Total() {
+		d.count.SetText(fmt.Sprintf("%s mailboxes", thousands(d.Model.Total())))
+	} else {
+		d.count.SetText(fmt.Sprintf("%s of %s", thousands(d.Model.Len()), thousands(d.Model.Total())))
+	}
+}
+
+// CountText is the label beside the filters ("12 of 10,000").
+func (d *DiagnosticsView) CountText() string { return d.count.Text }
+
+func (d *DiagnosticsView) showMailbox(r result.Mailbox) {
+	d.detail.SetText(MailboxDetail(r))
+	d.copyDet.Show()
+}
+
+// MailboxDetailText is what the detail pane shows.
+func (d *DiagnosticsView) MailboxDetailText() string { return d.detail.Text }
+
+// SelectMailbox selects the visible row at i, as a click would.
+func (d *DiagnosticsView) SelectMailbox(i int) {
+	d.table.Select(widget.TableCellID{Row: i, Col: int(ColAddress)})
+}
+
+func (d *DiagnosticsView) selectedCheck() *result.Check {
+	if d.checkSel < 0 || d.checkSel >= len(d.checks) {
+		return nil
+	}
+	return &d.checks[d.checkSel]
+}
+
+// SelectCheck shows check i's detail.
+func (d *DiagnosticsView) SelectCheck(i int) { d.checkList.Select(i) }
+
+// Checks are the checks shown.
+func (d *DiagnosticsView) Checks() []result.Check { return d.checks }
+
+func (d *DiagnosticsView) showCheck() {
+	c := d.selectedCheck()
+	if c == nil {
+		d.checkTitle.SetText("Select a check to see its evidence and the fix.")
+		d.checkIcon.SetResource(nil)
+		d.checkText.SetText("")
+		d.evidence.SetText("")
+		d.remediation.SetText("")
+		d.copyRem.Hide()
+		d.Trust.Hide()
+		return
+	}
+	d.checkIcon.SetResource(statusIcon(c.Status))
+	title := fmt.Sprintf("%s — %s", c.Title, statusLabel(c.Status))
+	if c.Status == "" {
+		title = c.Title + " — running"
+	}
+	d.checkTitle.SetText(title)
+	text := c.Summary
+	if c.Class != "" && c.Class != result.OK {
+		text += fmt.Sprintf("\nClass: %s", c.Class)
+		if c.Code != "" {
+			text += "   Code: " + c.Code
+		}
+	}
+	d.checkText.SetText(text)
+	ev := strings.Join(c.Evidence, "\n")
+	if ev == "" {
+		ev = "—"
+	}
+	if c.Cert != nil {
+		ev += "\n\n" + CertText(c.Cert)
+	}
+	d.evidence.SetText(ev)
+	if c.Remediation != "" {
+		d.remediation.SetText(c.Remediation)
+		d.copyRem.Show()
+	} else {
+		d.remediation.SetText("Nothing to fix.")
+		d.copyRem.Hide()
+	}
+	if CanTrust(c) {
+		d.Trust.Show()
+	} else {
+		d.Trust.Hide()
+	}
+}
+
+// CanTrust reports whether a check offers "Trust this certificate…": a failed tls check
+// that saw a certificate the system does not trust.
+func CanTrust(c *result.Check) bool {
+	return c.ID == result.CheckTLS && c.Status == result.Fail && c.Cert != nil && !c.Cert.Trusted
+}
+
+// CertText describes a certificate for evidence and the trust dialog.
+func CertText(c *result.CertInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Subject:  %s\nIssuer:   %s\n", c.Subject, c.Issuer)
+	fmt.Fprintf(&b, "Valid:    %s to %s", c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"))
+	if !c.NotAfter.IsZero() && time.Now().After(c.NotAfter) {
+		b.WriteString("  (EXPIRED)")
+	}
+	b.WriteString("\n")
+	if len(c.DNSNames) > 0 {
+		fmt.Fprintf(&b, "Names:    %s\n", strings.Join(c.DNSNames, ", "))
+	}
+	fmt.Fprintf(&b, "SHA-256:  %s", FormatFingerprint(c.SHA256))
+	return b.String()
+}
+
+// FormatFingerprint groups a hex fingerprint in colon-separated byte pairs, as Windows'
+// certificate dialog shows thumbprints.
+func FormatFingerprint(h string) string {
+	var parts []string
+	for i := 0; i+2 <= len(h); i += 2 {
+		parts = append(parts, strings.ToUpper(h[i:i+2]))
+	}
+	return strings.Join(parts, ":")
+}
+
+// Start resets the view for a new run.
+func (d *DiagnosticsView) Start(now time.Time) {
+	d.running = true
+	d.started = now
+	d.Result = nil
+	d.checks = nil
+	d.checkSel = -1
+	d.checkList.UnselectAll()
+	d.checkList.Refresh()
+	d.showCheck()
+	d.Model.Set(nil)
+	d.selected = ""
+	d.detail.SetText("")
+	d.copyDet.Hide()
+	d.refreshTable()
+	d.bar.SetValue(0)
+	d.progress.SetText("Starting…")
+	d.verdict.SetText("")
+	d.verdictIcon.SetResource(nil)
+	d.Run.Disable()
+	d.Cancel.Enable()
+	d.Export.Disable()
+}
+
+// Running reports whether a run is in progress.
+func (d *DiagnosticsView) Running() bool { return d.running }
+
+// Apply takes in one coalesced batch of progress.
+func (d *DiagnosticsView) Apply(u RunUpdate) {
+	for _, c := range u.Checks {
+		found := false
+		for i := range d.checks {
+			if d.checks[i].ID == c.ID {
+				d.checks[i] = c
+				found = true
+			}
+		}
+		if !found {
+			d.checks = append(d.checks, c)
+		}
+	}
+	if len(u.Checks) > 0 {
+		d.checkList.Refresh()
+		d.showCheck()
+	}
+	if len(u.Mailboxes) > 0 {
+		d.Model.Append(u.Mailboxes...)
+		d.refreshTable()
+	}
+	if u.Progress.Total > 0 {
+		d.bar.SetValue(u.Progress.Fraction())
+	}
+	d.progress.SetText(u.Progress.Text())
+}
+
+// SetTarget names the profile and endpoint being diagnosed.
+func (d *DiagnosticsView) SetTarget(name, url string) {
+	d.target.SetText(fmt.Sprintf("Profile “%s” — %s", name, url))
+}
+
+// ProgressText is the line under the progress bar.
+func (d *DiagnosticsView) ProgressText() string { return d.progress.Text }
+
+// Finish shows a finished (or cancelled) run's result; err is a run that could not start.
+func (d *DiagnosticsView) Finish(r *result.Result, err error, now time.Time) {
+	d.running = false
+	d.Run.Enable()
+	d.Cancel.Disable()
+	if err != nil && r == nil {
+		d.progress.SetText("")
+		d.verdict.SetText("Could not run: " + err.Error())
+		d.verdictIcon.SetResource(statusIcon(result.Fail))
+		return
+	}
+	d.SetResult(r)
+	took := now.Sub(d.started).Round(100 * time.Millisecond)
+	if r.Cancelled {
+		d.progress.SetText(fmt.Sprintf("Cancelled after %s", took))
+	} else {
+		d.bar.SetValue(1)
+		d.progress.SetText(fmt.Sprintf("Finished in %s", took))
+	}
+}
+
+// SetResult shows a complete result (a finished run, or one opened from a file).
+func (d *DiagnosticsView) SetResult(r *result.Result) {
+	d.Result = r
+	d.checks = append([]result.Check(nil), r.Checks...)
+	d.checkList.UnselectAll()
+	d.checkSel = -1
+	d.checkList.Refresh()
+	d.Model.Set(r.Mailboxes)
+	d.refreshTable()
+	if d.selected == "" || d.Model.Index(d.selected) < 0 {
+		d.detail.SetText("Select a mailbox to see the server's answer and the fix.")
+		d.copyDet.Hide()
+	}
+	d.verdict.SetText(VerdictText(r))
+	d.verdictIcon.SetResource(statusIcon(r.Verdict))
+	d.Export.Enable()
+	// Open the first problem, so the fix is on screen without a click.
+	for i, c := range d.checks {
+		if c.Status == result.Fail || c.Status == result.Warn {
+			d.checkList.Select(i)
+			return
+		}
+	}
+	if len(d.checks) > 0 {
+		d.checkList.Select(len(d.checks) - 1)
+	}
+}
+
+// VerdictText is the one-line summary of a result.
+func VerdictText(r *result.Result) string {
+	s := r.Summary
+	var b strings.Builder
+	switch {
+	case r.Cancelled:
+		b.WriteString("Cancelled — partial result. ")
+	case r.Verdict == result.Pass:
+		b.WriteString("Ready: the service account can act as every mailbox tested. ")
+	case r.Verdict == result.Warn:
+		b.WriteString("Works, with warnings. ")
+	default:
+		b.WriteString("Not ready. ")
+	}
+	if s.Mailboxes > 0 {
+		fmt.Fprintf(&b, "%s of %s mailboxes passed", thousands(s.Passed), thousands(s.Mailboxes))
+		if s.Failed > 0 {
+			fmt.Fprintf(&b, ", %s failed", thousands(s.Failed))
+		}
+		if s.Warned > 0 {
+			fmt.Fprintf(&b, ", %s with warnings", thousands(s.Warned))
+		}
+		if s.Skipped > 0 {
+			fmt.Fprintf(&b, ", %s skipped", thousands(s.Skipped))
+		}
+		b.WriteString(".")
+	} else {
+		var failed []string
+		for _, c := range r.Checks {
+			if c.Status == result.Fail {
+				failed = append(failed, c.Title)
+			}
+		}
+		if len(failed) > 0 {
+			b.WriteString("Failed: " + strings.Join(failed, ", ") + ".")
+		}
+	}
+	if r.Server.Version != "" {
+		b.WriteString("  Server: " + r.Server.Version)
+	}
+	return b.String()
+}
+
+// VerdictLine is what the verdict label shows.
+func (d *DiagnosticsView) VerdictLine() string { return d.verdict.Text }

@@ -1,0 +1,265 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"deputy/internal/result"
+)
+
+// Column of the mailbox table.
+type Column int
+
+const (
+	ColStatus Column = iota
+	ColAddress
+	ColKind
+	ColClass
+	ColCode
+	ColLatency
+	ColAttempts
+	numColumns
+)
+
+var columnTitles = [numColumns]string{"Status", "Mailbox", "Kind", "Class", "Code", "Latency", "Tries"}
+
+// Title is the column's header text.
+func (c Column) Title() string { return columnTitles[c] }
+
+// Filter selects the rows the table shows. Zero values match everything.
+type Filter struct {
+	Status result.Status
+	Class  result.Class
+	Search string // case-insensitive substring of address, code or message
+}
+
+// MailboxModel holds the mailbox results and the sorted, filtered view the table shows.
+// Sorting and filtering happen here, on indices, so the widget only ever asks for the
+// handful of visible cells — 10,000 rows stay smooth.
+type MailboxModel struct {
+	rows   []result.Mailbox
+	view   []int
+	sort   Column
+	desc   bool
+	filter Filter
+	search string // lower-cased filter.Search
+}
+
+// NewMailboxModel returns an empty model sorted by status, worst first.
+func NewMailboxModel() *MailboxModel { return &MailboxModel{sort: ColStatus, desc: true} }
+
+// Set replaces all rows.
+func (m *MailboxModel) Set(rows []result.Mailbox) {
+	m.rows = slices.Clone(rows)
+	m.apply()
+}
+
+// Append adds rows (from a running diagnosis).
+func (m *MailboxModel) Append(rows ...result.Mailbox) {
+	m.rows = append(m.rows, rows...)
+	m.apply()
+}
+
+// Total is the number of rows before filtering.
+func (m *MailboxModel) Total() int { return len(m.rows) }
+
+// Len is the number of rows the view shows.
+func (m *MailboxModel) Len() int { return len(m.view) }
+
+// Row returns the i-th visible row.
+func (m *MailboxModel) Row(i int) (result.Mailbox, bool) {
+	if i < 0 || i >= len(m.view) {
+		return result.Mailbox{}, false
+	}
+	return m.rows[m.view[i]], true
+}
+
+// Index returns the visible position of address, or -1.
+func (m *MailboxModel) Index(address string) int {
+	for i, j := range m.view {
+		if strings.EqualFold(m.rows[j].Address, address) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Sort returns the current sort column and direction.
+func (m *MailboxModel) Sort() (Column, bool) { return m.sort, m.desc }
+
+// SetSort sorts by col; desc puts the largest (or worst) first.
+func (m *MailboxModel) SetSort(col Column, desc bool) {
+	if col < 0 || col >= numColumns {
+		return
+	}
+	m.sort, m.desc = col, desc
+	m.apply()
+}
+
+// ToggleSort sorts by col, flipping the direction if col is already the sort column.
+// Status starts worst-first; other columns start ascending.
+func (m *MailboxModel) ToggleSort(col Column) {
+	if col == m.sort {
+		m.SetSort(col, !m.desc)
+		return
+	}
+	m.SetSort(col, col == ColStatus || col == ColLatency || col == ColAttempts)
+}
+
+// Filter returns the current filter.
+func (m *MailboxModel) Filter() Filter { return m.filter }
+
+// SetFilter changes which rows are visible.
+func (m *MailboxModel) SetFilter(f Filter) {
+	m.filter = f
+	m.search = strings.ToLower(strings.TrimSpace(f.Search))
+	m.apply()
+}
+
+func (m *MailboxModel) match(r *result.Mailbox) bool {
+	if m.filter.Status != "" && r.Status != m.filter.Status {
+		return false
+	}
+	if m.filter.Class != "" && r.Class != m.filter.Class {
+		return false
+	}
+	if m.search == "" {
+		return true
+	}
+	return containsFold(r.Address, m.search) || containsFold(r.Code, m.search) ||
+		containsFold(r.Message, m.search) || containsFold(string(r.Class), m.search)
+}
+
+// containsFold reports whether s contains lower (already lower-case), ASCII-fast.
+func containsFold(s, lower string) bool {
+	if len(s) < len(lower) {
+		return false
+	}
+	return strings.Contains(strings.ToLower(s), lower)
+}
+
+func (m *MailboxModel) apply() {
+	m.view = m.view[:0]
+	for i := range m.rows {
+		if m.match(&m.rows[i]) {
+			m.view = append(m.view, i)
+		}
+	}
+	cmpCol := m.comparer()
+	slices.SortStableFunc(m.view, func(a, b int) int {
+		ra, rb := &m.rows[a], &m.rows[b]
+		c := cmpCol(ra, rb)
+		if m.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		// Ties always read in address order, whatever the direction.
+		return cmp.Compare(strings.ToLower(ra.Address), strings.ToLower(rb.Address))
+	})
+}
+
+func (m *MailboxModel) comparer() func(a, b *result.Mailbox) int {
+	switch m.sort {
+	case ColAddress:
+		return func(a, b *result.Mailbox) int {
+			return cmp.Compare(strings.ToLower(a.Address), strings.ToLower(b.Address))
+		}
+	case ColKind:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(a.Kind, b.Kind) }
+	case ColClass:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(classRank(a.Class), classRank(b.Class)) }
+	case ColCode:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(a.Code, b.Code) }
+	case ColLatency:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(a.LatencyMs, b.LatencyMs) }
+	case ColAttempts:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(a.Attempts, b.Attempts) }
+	}
+	return func(a, b *result.Mailbox) int { return cmp.Compare(a.Status.Rank(), b.Status.Rank()) }
+}
+
+func classRank(c result.Class) int {
+	if i := slices.Index(result.Classes, c); i >= 0 {
+		return i
+	}
+	return len(result.Classes)
+}
+
+// Cell is the text of one visible cell.
+func (m *MailboxModel) Cell(row int, col Column) string {
+	r, ok := m.Row(row)
+	if !ok {
+		return ""
+	}
+	return mailboxCell(&r, col)
+}
+
+func mailboxCell(r *result.Mailbox, col Column) string {
+	switch col {
+	case ColStatus:
+		return statusLabel(r.Status)
+	case ColAddress:
+		return r.Address
+	case ColKind:
+		return r.Kind
+	case ColClass:
+		return string(r.Class)
+	case ColCode:
+		return r.Code
+	case ColLatency:
+		if r.LatencyMs == 0 && r.Status == result.Skip {
+			return ""
+		}
+		return fmt.Sprintf("%d ms", r.LatencyMs)
+	case ColAttempts:
+		if r.Attempts == 0 {
+			return ""
+		}
+		return strconv.Itoa(r.Attempts)
+	}
+	return ""
+}
+
+// statusLabel is a status in words: the table never relies on colour alone.
+func statusLabel(s result.Status) string {
+	switch s {
+	case result.Pass:
+		return "Pass"
+	case result.Warn:
+		return "Warning"
+	case result.Fail:
+		return "Fail"
+	case result.Skip:
+		return "Skipped"
+	}
+	return string(s)
+}
+
+// MailboxDetail is the text of the detail pane for one mailbox.
+func MailboxDetail(r result.Mailbox) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Mailbox:   %s (%s)\n", r.Address, r.Kind)
+	fmt.Fprintf(&b, "Status:    %s\n", statusLabel(r.Status))
+	fmt.Fprintf(&b, "Class:     %s\n", r.Class)
+	if r.Code != "" {
+		fmt.Fprintf(&b, "Code:      %s\n", r.Code)
+	}
+	fmt.Fprintf(&b, "Read:      %s    Write: %s\n", statusLabel(r.Read), statusLabel(r.Write))
+	fmt.Fprintf(&b, "Attempts:  %d    Latency: %d ms", r.Attempts, r.LatencyMs)
+	if r.BackoffMs > 0 {
+		fmt.Fprintf(&b, "    Server back-off: %d ms", r.BackoffMs)
+	}
+	b.WriteString("\n")
+	if r.Message != "" {
+		fmt.Fprintf(&b, "\nMessage:\n%s\n", r.Message)
+	}
+	if r.Remediation != "" {
+		fmt.Fprintf(&b, "\nRemediation:\n%s\n", r.Remediation)
+	}
+	return b.String()
+}
