@@ -67,8 +67,20 @@ func printHuman(w io.Writer, r *result.Result) {
 				}
 				fmt.Fprintf(w, "     %-40s %-8s %-38s %s\n", m.Address, m.Kind, m.Code, oneLine(m.Message, 90))
 			}
-			if rem := ms[0].Remediation; rem != "" {
-				fmt.Fprintf(w, "   Fix: %s\n", indent(rem, "        "))
+			// One fix per distinct server code: a class can have several causes
+			// (a move in progress and an unavailable store are both transient).
+			shown := map[string]bool{}
+			several := hasOtherCode(ms, ms[0].Code)
+			for _, m := range ms {
+				if m.Remediation == "" || shown[m.Code] {
+					continue
+				}
+				shown[m.Code] = true
+				label := "Fix"
+				if several {
+					label = "Fix (" + m.Code + ")"
+				}
+				fmt.Fprintf(w, "   %s: %s\n", label, indent(m.Remediation, "        "))
 			}
 		}
 	}
@@ -157,4 +169,13 @@ func (p *progress) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.wrote = false
 	}
+}
+
+func hasOtherCode(ms []result.Mailbox, code string) bool {
+	for _, m := range ms {
+		if m.Code != code {
+			return true
+		}
+	}
+	return false
 }

@@ -553,8 +553,12 @@ func summarise(c *result.Check, mbx []result.Mailbox, noun string, conc int, st 
 			more = fmt.Sprintf(" and %d more", len(ms)-5)
 		}
 		c.Evidence = append(c.Evidence, fmt.Sprintf("%d × %s (%s): %s%s", len(ms), cl, strings.Join(sortedKeys(codes), ", "), strings.Join(addrs, ", "), more))
-		if ms[0].Remediation != "" {
-			rem = append(rem, fmt.Sprintf("[%s] %s", cl, ms[0].Remediation))
+		shown := map[string]bool{}
+		for _, m := range ms {
+			if m.Remediation != "" && !shown[m.Code] {
+				shown[m.Code] = true
+				rem = append(rem, fmt.Sprintf("[%s, %s] %s", cl, m.Code, m.Remediation))
+			}
 		}
 	}
 	if st.Overloaded > 0 {
