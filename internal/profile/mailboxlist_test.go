@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -267,4 +268,29 @@ func FuzzParseMailboxList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseMailboxList reads a 100,000-mailbox Get-Mailbox export in UTF-16LE (what
+// Export-Csv -Encoding Unicode writes) and reports rows per second.
+func BenchmarkParseMailboxList(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("#TYPE Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox\r\n\"Name\",\"Alias\",\"PrimarySmtpAddress\",\"Database\"\r\n")
+	const rows = 100_000
+	for i := range rows {
+		fmt.Fprintf(&sb, "\"User %d\",\"user%d\",\"user%d@contoso.com\",\"DB%02d\"\r\n", i, i, i, i%20)
+	}
+	u := utf16.Encode([]rune(sb.String()))
+	data := []byte{0xFF, 0xFE}
+	for _, c := range u {
+		data = append(data, byte(c), byte(c>>8))
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		imp, err := ParseMailboxList(bytes.NewReader(data))
+		if err != nil || len(imp.Addresses) != rows {
+			b.Fatalf("%v, %d addresses", err, len(imp.Addresses))
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }

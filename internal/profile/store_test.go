@@ -418,3 +418,54 @@ func TestCrashDuringSave(t *testing.T) {
 	}
 	t.Logf("%d kills (%d in the middle of writing a file), %d completed saves; every profile intact after each kill", kills, midWrite, saves)
 }
+
+// Without a keychain, Remove must keep the profile (its secrets could not be deleted) and
+// say why; Delete then removes just the file. go-keyring caches its D-Bus connection per
+// process, so this runs in a child with a broken bus address.
+func TestRemoveKeepsProfileWhenKeychainFails(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("breaks the Secret Service connection, a Linux backend")
+	}
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := validOnPrem()
+	if err := s.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRemoveNoKeychain$", "-test.v")
+	cmd.Env = append(os.Environ(), "DEPUTY_PROFILE_REMOVE_DIR="+dir, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/deputy-bus")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "helper-ok") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if _, err := s.Get(p.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Delete after a failed Remove left the profile: %v", err)
+	}
+}
+
+func TestHelperRemoveNoKeychain(t *testing.T) {
+	dir := os.Getenv("DEPUTY_PROFILE_REMOVE_DIR")
+	if dir == "" {
+		t.Skip("helper process for TestRemoveKeepsProfileWhenKeychainFails")
+	}
+	s := &Store{Dir: dir}
+	list, _, _ := s.List()
+	if len(list) != 1 {
+		t.Fatalf("%d profiles", len(list))
+	}
+	_, err := s.Remove(context.Background(), secret.New(), list[0].Name)
+	var se *secret.Error
+	if !errors.As(err, &se) || se.Kind != secret.Unavailable || !strings.Contains(err.Error(), "was kept") {
+		t.Fatalf("Remove = %v, want a kept profile and an Unavailable keychain", err)
+	}
+	if _, err := s.Get(list[0].ID); err != nil {
+		t.Fatalf("profile gone after a failed Remove: %v", err)
+	}
+	if err := s.Delete(list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("helper-ok")
+}
