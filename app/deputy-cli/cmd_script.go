@@ -28,7 +28,7 @@ func runScript(ctx context.Context, e *env, args []string) int {
 		rooms, undo                                           bool
 	)
 	fs.StringVar(&kindName, "kind", "", "onprem-scoped | onprem-orgwide | onprem-rolegroup | exo-rbac-apps (exo-classic explains why there is none)")
-	fs.StringVar(&profileName, "profile", "", "take the account, app ID and environment from a saved profile (flags override it)")
+	fs.StringVar(&profileName, "profile", "", "take the account (or app ID), environment and target list from a saved profile; flags override it")
 	fs.StringVar(&exchange, "exchange", "", "on-premises version: 2016 | 2019 | SE (shown in the script's header)")
 	fs.StringVar(&account, "account", "", "service account (on-premises): svc@contoso.com or DOMAIN\\user")
 	fs.StringVar(&appID, "app-id", "", "Exchange Online: the Entra app's application (client) ID (the profile's client ID)")
@@ -55,6 +55,7 @@ func runScript(ctx context.Context, e *env, args []string) int {
 
 	in := setup.Input{Exchange: exchange, Rooms: rooms}
 	var envFromProfile string
+	var profileMailboxes []string
 	if profileName != "" {
 		p, err := loadScriptProfile(e, profileName)
 		if err != nil {
@@ -62,7 +63,9 @@ func runScript(ctx context.Context, e *env, args []string) int {
 			return exitUsage
 		}
 		in.Account, in.AppID = p.account, p.appID
+		in.Rooms = in.Rooms || p.rooms
 		envFromProfile = p.environment
+		profileMailboxes = p.mailboxes
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -79,15 +82,10 @@ func runScript(ctx context.Context, e *env, args []string) int {
 		switch envFromProfile {
 		case "exo":
 			kindName = string(setup.EXORBACApps)
-		case "":
+		default:
+			// On-premises the choice (scoped, org-wide, role group) is the admin's to make.
 			fmt.Fprintln(e.stderr, "deputy-cli script: --kind is required (onprem-scoped, onprem-orgwide, onprem-rolegroup or exo-rbac-apps)")
 			return exitUsage
-		default:
-			if in.ScopeGroup != "" || in.ScopeFilter != "" || mailboxes != "" {
-				kindName = string(setup.OnPremScoped)
-			} else {
-				kindName = string(setup.OnPremOrgWide)
-			}
 		}
 	}
 	kind, err := setup.ParseKind(kindName)
@@ -108,6 +106,15 @@ func runScript(ctx context.Context, e *env, args []string) int {
 			return code
 		}
 		in.Members = list
+	} else if kind == setup.OnPremScoped && !undo && len(profileMailboxes) > 0 && in.ScopeGroup == "" && in.ScopeFilter == "" {
+		// Scoped, but no scope given: the profile's target list is the listed set. Say so:
+		// a test list is often a sample of what the application needs.
+		in.Members = profileMailboxes
+		fmt.Fprintf(e.stderr, "Scope: the profile's %d target mailboxes, put into the group %q. If the application needs more mailboxes, use --scope-group or --scope-filter.\n",
+			len(profileMailboxes), setup.DefaultTargetGroup)
+	}
+	if in.VerifyMailbox == "" && len(profileMailboxes) > 0 && !undo {
+		in.VerifyMailbox = profileMailboxes[0]
 	}
 
 	s, err := setup.Generate(kind, in, undo)
@@ -185,8 +192,27 @@ func scriptWriteFile(path string, data []byte) error {
 }
 
 // scriptProfile is what the script command takes from a saved profile.
-type scriptProfile struct{ account, appID, environment string }
+type scriptProfile struct {
+	account, appID, environment string
+	mailboxes                   []string
+	rooms                       bool
+}
 
+// loadScriptProfile reads a saved profile (the window's store, or DEPUTY_CONFIG_DIR).
+// Exchange Online profiles carry the app (client) ID but never the service principal's
+// object ID: that one comes from --sp-object-id.
 func loadScriptProfile(e *env, name string) (scriptProfile, error) {
-	return scriptProfile{}, fmt.Errorf("--profile %q: saved profiles are not readable by this build yet; give --account (on-premises) or --app-id and --sp-object-id (Exchange Online)", strings.TrimSpace(name))
+	store, err := openProfiles(e)
+	if err != nil {
+		return scriptProfile{}, fmt.Errorf("--profile: %w", err)
+	}
+	p, err := store.Get(strings.TrimSpace(name))
+	if err != nil {
+		return scriptProfile{}, fmt.Errorf("--profile: %w", err)
+	}
+	sp := scriptProfile{environment: p.Environment, appID: p.ClientID, mailboxes: p.Mailboxes, rooms: p.CheckRooms}
+	if p.Environment != "exo" {
+		sp.account = p.User
+	}
+	return sp, nil
 }

@@ -7,12 +7,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"deputy/internal/profile"
 )
 
+// scriptCLI runs deputy-cli with a private, empty configuration directory.
 func scriptCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
+	return scriptCLIDir(t, t.TempDir(), stdin, args...)
+}
+
+func scriptCLIDir(t *testing.T, dir, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, isTTY: func(any) bool { return false }}
+	getenv := func(k string) string {
+		if k == "DEPUTY_CONFIG_DIR" {
+			return dir
+		}
+		return ""
+	}
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: getenv, isTTY: func(any) bool { return false }}
 	code := run(context.Background(), e, args)
 	return code, out.String(), errb.String()
 }
@@ -107,5 +121,68 @@ func TestScriptCommandOut(t *testing.T) {
 	}
 	if code, _, errOut := scriptCLI(t, "", "script", "--kind", "onprem-orgwide", "--account", "svc@contoso.com", "--out", filepath.Join(path, "sub", "x.ps1")); code != exitUsage || !strings.Contains(errOut, "x.ps1") {
 		t.Errorf("unwritable --out: exit %d, %s", code, errOut)
+	}
+}
+
+func TestScriptCommandProfile(t *testing.T) {
+	dir := t.TempDir()
+	store, err := profile.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []profile.Profile{
+		{Name: "CRM sync", Environment: "onprem", EWSURL: "https://mail.contoso.com/EWS/Exchange.asmx", Auth: "ntlm", User: `CONTOSO\svc-crm`,
+			Mailboxes: []string{"adele@contoso.com", "alex@contoso.com"}, CheckRooms: true},
+		{Name: "Cloud app", Environment: "exo", Auth: "oauth-app-secret", Tenant: "contoso.onmicrosoft.com", ClientID: "11111111-2222-3333-4444-555555555555"},
+	} {
+		if err := store.Save(p); err != nil {
+			t.Fatalf("save %s: %v", p.Name, err)
+		}
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+		none   []string
+	}{
+		{"onprem scoped from profile list", []string{"script", "--profile", "crm sync", "--kind", "onprem-scoped"}, exitOK,
+			[]string{`$Account = 'CONTOSO\svc-crm'`, "    'adele@contoso.com'", "$VerifyMailbox = 'adele@contoso.com'", "# Rooms:"},
+			[]string{"the profile's 2 target mailboxes"}, nil},
+		{"group overrides profile list", []string{"script", "--profile", "CRM sync", "--kind", "onprem-scoped", "--scope-group", "All Sales"}, exitOK,
+			[]string{"$TargetGroup = 'All Sales'"}, nil, []string{"$Members"}},
+		{"org-wide ignores the list", []string{"script", "--profile", "CRM sync", "--kind", "onprem-orgwide"}, exitOK,
+			[]string{"New-ManagementRoleAssignment -Name $AssignmentName -Role ApplicationImpersonation -User $Account |"}, nil, []string{"$Members"}},
+		{"account flag overrides", []string{"script", "--profile", "CRM sync", "--kind", "onprem-orgwide", "--account", "other@contoso.com"}, exitOK,
+			[]string{"$Account = 'other@contoso.com'"}, nil, nil},
+		{"onprem needs a kind", []string{"script", "--profile", "CRM sync"}, exitUsage, nil, []string{"--kind is required"}, nil},
+		{"exo kind from profile", []string{"script", "--profile", "Cloud app", "--sp-object-id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}, exitOK,
+			[]string{"$AppId = '11111111-2222-3333-4444-555555555555'", "New-ServicePrincipal"}, nil, []string{"$Account"}},
+		{"exo still needs the object id", []string{"script", "--profile", "Cloud app"}, exitUsage, nil, []string{"Enterprise applications"}, nil},
+		{"unknown profile", []string{"script", "--profile", "nope", "--kind", "onprem-orgwide"}, exitUsage, nil, []string{"--profile", "nope"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := scriptCLIDir(t, dir, "", tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, errOut)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q", w)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			for _, w := range tt.none {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q", w)
+				}
+			}
+		})
 	}
 }
