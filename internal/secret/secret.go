@@ -138,6 +138,9 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("cannot %s the %s: it is too large for the %s (%s)", e.Op, what, e.Backend, e.Detail)
 	}
 	msg := fmt.Sprintf("cannot %s the %s: the %s is not available", e.Op, what, e.Backend)
+	if e.Backend == "Secret Service" {
+		msg += " (is gnome-keyring or KeePassXC running in this desktop session?)"
+	}
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}

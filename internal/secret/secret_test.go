@@ -72,7 +72,7 @@ func TestErrorMessages(t *testing.T) {
 		{&Error{Kind: Locked, Backend: "Secret Service", Op: "save", Key: k}, "is locked"},
 		{&Error{Kind: Torn, Backend: "Secret Service", Op: "read", Key: k, Detail: "part 2 of 5 is missing"}, "damaged (part 2 of 5 is missing); save it again"},
 		{&Error{Kind: TooBig, Backend: "Windows Credential Manager", Op: "save", Key: k, Detail: "x"}, "too large"},
-		{&Error{Kind: Unavailable, Backend: "Secret Service", Op: "save", Key: k, Err: errors.New("dial unix /x: no such file")}, "not available: dial unix"},
+		{&Error{Kind: Unavailable, Backend: "Secret Service", Op: "save", Key: k, Err: errors.New("dial unix /x: no such file")}, "not available (is gnome-keyring or KeePassXC running in this desktop session?): dial unix"},
 	}
 	for _, tc := range tests {
 		if got := tc.e.Error(); !strings.Contains(got, tc.want) {
