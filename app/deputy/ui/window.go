@@ -747,16 +747,23 @@ func (u *Window) run(password string) {
 	flushed := make(chan struct{})
 	go func() { co.Run(flushCtx, tick); close(flushed) }()
 	kc := u.env.Keychain
+	var demoPw string // the simulator's password is no secret: a demo runs even without a keychain
+	if cur.Demo && u.demo != nil {
+		demoPw = u.demo.Password
+	}
 	go func() {
 		r, err := func() (*result.Result, error) {
 			if password == "" && cur.ID != "" && kc != nil {
 				kctx, kcancel := context.WithTimeout(ctx, keychainTimeout)
 				pw, err := kc.Get(kctx, cur.ID)
 				kcancel()
-				if err != nil {
+				if err != nil && demoPw == "" {
 					return nil, fmt.Errorf("the password is not available: %w", err)
 				}
 				password = pw
+			}
+			if password == "" {
+				password = demoPw
 			}
 			if password == "" {
 				return nil, errors.New("no password: type it on the Profile tab (Save stores it in " + u.backend() + ")")
