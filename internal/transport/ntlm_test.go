@@ -62,13 +62,19 @@ func TestNTLM(t *testing.T) {
 					t.Fatalf("call %d: %d %v, want %d", i, st, err, tc.status)
 				}
 			}
-			if n.Load() != tc.requests || s.requests.Load() != tc.requests {
-				t.Errorf("requests: counter %d, server %d; want %d", n.Load(), s.requests.Load(), tc.requests)
+			// A reconnection (see TestNTLMWorkers on net/http's 50 ms rule) costs one
+			// more handshake; count it rather than fail on scheduler noise.
+			want := tc.requests
+			if tc.status == 200 && s.conns.Load() == 2 {
+				want += 2
+			}
+			if n.Load() != want || s.requests.Load() != want {
+				t.Errorf("requests: counter %d, server %d; want %d", n.Load(), s.requests.Load(), want)
 			}
 			if s.badBody.Load() != 0 {
 				t.Errorf("%d requests arrived with a mangled body", s.badBody.Load())
 			}
-			if tc.status == 200 && (s.conns.Load() != 1 || s.handshakes.Load() != 1) {
+			if tc.status == 200 && (s.conns.Load() > 2 || s.handshakes.Load() != s.conns.Load()) {
 				t.Errorf("conns %d handshakes %d, want 1 and 1", s.conns.Load(), s.handshakes.Load())
 			}
 			// The Negotiator must never fall back to sending the password as Basic.
@@ -122,11 +128,21 @@ func TestNTLMWorkers(t *testing.T) {
 	if failed.Load() != 0 {
 		t.Errorf("%d calls failed", failed.Load())
 	}
-	if perCall > 1.02 {
-		t.Errorf("%.4f requests per call, want ≤ 1.02", perCall)
+	// Exact accounting: NTLM costs two extra requests per connection and nothing else.
+	if s.handshakes.Load() != s.conns.Load() || n.Load() != workers*calls+2*s.conns.Load() {
+		t.Errorf("requests %d, connections %d, handshakes %d: want requests = calls + 2×connections, one handshake per connection",
+			n.Load(), s.conns.Load(), s.handshakes.Load())
 	}
-	if s.conns.Load() != workers || s.handshakes.Load() != workers {
-		t.Errorf("connections %d, handshakes %d; want %d each", s.conns.Load(), s.handshakes.Load(), workers)
+	// One connection per worker (1.02 requests per call). net/http drops a connection
+	// instead of reusing it when its write loop hasn't reported within 50 ms of the
+	// response (transport.go, maxWriteWaitBeforeConnReuse) — seen here under CPU
+	// contention on a shared 2-core machine, never with real network latency — so allow
+	// a couple of reconnections rather than fail on scheduler noise.
+	if extra := s.conns.Load() - workers; extra < 0 || extra > 2 {
+		t.Errorf("%d connections for %d workers", s.conns.Load(), workers)
+	}
+	if perCall > 1.02+4.0/(workers*calls) {
+		t.Errorf("%.4f requests per call, want ≤ 1.02", perCall)
 	}
 }
 

@@ -63,6 +63,8 @@ func (s *ntlmServer) start(t testing.TB) (string, Options) {
 		TLS:  TLSOptions{PinSHA256: Fingerprint(c.cert)},
 		Dial: resolve(srv),
 		Auth: Auth{Scheme: "ntlm", User: s.domain + `\` + s.user, Password: s.password},
+		// Fail fast if a leg ever waits for a busy connection again.
+		Timeout: 10 * time.Second,
 	}
 }
 
@@ -97,7 +99,7 @@ func (s *ntlmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if s.closeAfterChallenge {
 				w.Header().Set("Connection", "close")
 			}
-			w.WriteHeader(http.StatusUnauthorized)
+			iis401(w)
 			return
 		case (scheme == "NTLM" || scheme == "Negotiate") && msgType(msg) == 3 && st.challenge != nil:
 			if !s.verify(st.challenge, msg) {
@@ -126,7 +128,15 @@ func (s *ntlmServer) unauthorized(w http.ResponseWriter) {
 	for _, o := range s.offer {
 		w.Header().Add("WWW-Authenticate", o)
 	}
+	iis401(w)
+}
+
+// iis401 answers 401 with a body, as IIS does (its 401.2 page is ~1.3 KB of HTML): a
+// client that leaves one unread while sending the next leg on its only connection hangs.
+func iis401(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(http.StatusUnauthorized)
+	w.Write([]byte(strings.Repeat("<p>401 - Unauthorized: Access is denied due to invalid credentials.</p>\n", 18)))
 }
 
 func msgType(m []byte) uint32 {

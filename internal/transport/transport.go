@@ -8,9 +8,11 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -129,7 +131,7 @@ func newClient(o Options, singleConn bool) (*http.Client, error) {
 		// legs down different connections: measured 62 % failures, design notes §4.1).
 		base.MaxConnsPerHost = 1
 		base.MaxIdleConnsPerHost = 1
-		rt = &ntlmAuth{next: ntlmssp.Negotiator{RoundTripper: rt}, user: a.User, password: a.Password}
+		rt = &ntlmAuth{next: ntlmssp.Negotiator{RoundTripper: &release401{next: rt}}, user: a.User, password: a.Password}
 	case SchemeBearer:
 		if a.Token == nil {
 			return nil, errors.New("bearer authentication needs a token source")
@@ -230,6 +232,29 @@ func (n *ntlmAuth) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.SetBasicAuth(n.user, n.password)
 	return n.next.RoundTrip(r)
+}
+
+// release401 reads a 401's body into memory and closes it, freeing the connection.
+// go-ntlmssp's Negotiator keeps the first 401 open while it sends the negotiate and
+// authenticate legs; with one connection per host and a 401 that has a body (IIS always
+// sends an HTML page) the next leg would wait for that connection until the timeout.
+type release401 struct{ next http.RoundTripper }
+
+// max401Body bounds what is kept of a 401 page; a longer one costs its connection.
+const max401Body = 64 << 10
+
+func (u *release401) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := u.next.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || resp.Body == nil || resp.Body == http.NoBody {
+		return resp, err
+	}
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, max401Body))
+	resp.Body.Close()
+	if rerr != nil {
+		return nil, rerr
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
 }
 
 // bearerAuth adds "Authorization: Bearer" from the token source on every request.
