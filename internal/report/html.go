@@ -164,6 +164,7 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 {{- range .Attention}}
 <li><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Text}}</li>
 {{- end}}
+{{- if .MoreCauses}}<li class="meta">… and {{.MoreCauses}} more causes, listed below</li>{{end}}
 </ul>
 {{- end}}
 <dl class="facts">
@@ -179,18 +180,17 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <h3><span class="badge {{lower .Status}}">{{.StatusText}}</span> {{.Title}}{{if not .Title}}{{.ID}}{{end}}</h3>
 {{- if .Summary}}<p>{{.Summary}}</p>{{end}}
 {{- if or .ClassText .Code .Duration}}<p class="meta">{{if .ClassText}}{{.ClassText}}{{end}}{{if .Code}}{{if .ClassText}} · {{end}}server code <code>{{.Code}}</code>{{end}}{{if .Duration}}{{if or .ClassText .Code}} · {{end}}{{.Duration}}{{end}}</p>{{end}}
-{{- with .Cert}}
+{{- if .ShowCert}}{{with .Cert}}
 <ul class="evidence"><li>Certificate: {{.Subject}}, issued by {{.Issuer}}, valid {{time .NotBefore}} to {{time .NotAfter}}{{if .Trusted}} (trusted){{else}} (NOT trusted){{end}}</li><li>SHA-256 <code>{{.SHA256}}</code></li></ul>
-{{- end}}
+{{- end}}{{end}}
 {{- if .Evidence}}
 <ul class="evidence">
 {{- range .Evidence}}<li>{{.}}</li>{{end}}
 </ul>
 {{- end}}
-{{- if .Remediation}}
+{{- if .Fix}}
 <p class="fix">HOW TO FIX</p>
-{{- if .FixWhy}}<p class="why">{{.FixWhy}}</p>{{end}}
-{{- if .FixCode}}<pre>{{.FixCode}}</pre>{{end}}
+{{- template "fix" .Fix}}
 {{- end}}
 </div>
 {{- else}}
@@ -204,8 +204,7 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <h3><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Title}} <span class="n">— {{len .Mailboxes}} mailbox{{if ne (len .Mailboxes) 1}}es{{end}}</span></h3>
 {{- if .Remediation}}
 <p class="fix">HOW TO FIX{{if gt (len .Mailboxes) 1}} <span class="for">— shown for {{.Example}}; the same for the others</span>{{end}}</p>
-{{- if .FixWhy}}<p class="why">{{.FixWhy}}</p>{{end}}
-{{- if .FixCode}}<pre>{{.FixCode}}</pre>{{end}}
+{{- template "fix" .Fix}}
 {{- end}}
 <table>
 <thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Server code</th><th>Message</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
@@ -268,4 +267,13 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 </main>
 </body>
 </html>
+{{- define "fix"}}
+{{- range .}}
+{{- if .Code}}
+<pre>{{.Text}}</pre>
+{{- else}}
+<p class="why">{{.Text}}</p>
+{{- end}}
+{{- end}}
+{{- end}}
 `

@@ -321,8 +321,13 @@ func (d *pdfDoc) titlePage() {
 		d.Ln(4)
 		d.font("B", 12)
 		d.CellFormat(contW, 7, "Why mailboxes failed", "", 1, "L", false, 0, "")
-		for _, g := range v.Groups {
-			if d.GetY() > pageH-bottom-8 {
+		for i, g := range v.Groups {
+			// Room for this line and, if more follow, the "… and N more" line.
+			if left := len(v.Groups) - i; left > 1 && d.GetY() > pageH-bottom-14 {
+				d.font("", 9.5)
+				d.color(colMuted)
+				d.CellFormat(contW, 6, fmt.Sprintf("… and %d more causes: see “Mailboxes that failed”.", left), "", 1, "L", false, 0, "")
+				d.color(colInk)
 				break
 			}
 			d.badge(g.Status, 6)
@@ -342,8 +347,9 @@ func (d *pdfDoc) code(s string, size float64) {
 	d.MultiCell(contW, h, block(s), "", "L", true)
 }
 
-// fix writes a remediation: "HOW TO FIX" (+ note), the prose, then the commands in a code box.
-func (d *pdfDoc) fix(why, code, note string, w float64) {
+// fix writes a remediation: "HOW TO FIX" (+ note), then its prose and its commands (in a
+// code box), in order.
+func (d *pdfDoc) fix(ps []para, note string, w float64) {
 	d.Ln(1.5)
 	x := d.GetX()
 	d.font("B", 8)
@@ -355,18 +361,20 @@ func (d *pdfDoc) fix(why, code, note string, w float64) {
 		d.CellFormat(w-lw, 5, d.fit("— "+note, w-lw), "", 0, "L", false, 0, "")
 	}
 	d.Ln(5)
-	d.SetX(x)
 	d.color(colInk)
-	if why != "" {
-		d.font("", 9)
-		d.MultiCell(w, 4.6, block(why), "", "L", false)
-	}
-	if code != "" {
-		d.Ln(1)
+	for i, p := range ps {
+		if i > 0 {
+			d.Ln(1.2)
+		}
 		d.SetX(x)
-		d.SetFont(mono, "", 7.6)
-		d.fill(colCode)
-		d.MultiCell(w, 3.8, block(code), "", "L", true)
+		if p.Code {
+			d.SetFont(mono, "", 7.6)
+			d.fill(colCode)
+			d.MultiCell(w, 3.8, block(p.Text), "", "L", true)
+		} else {
+			d.font("", 9)
+			d.MultiCell(w, 4.6, block(p.Text), "", "L", false)
+		}
 	}
 }
 
@@ -421,7 +429,7 @@ func (d *pdfDoc) checks() {
 			d.color(colInk)
 		}
 		var ev []string
-		if ct := c.Cert; ct != nil {
+		if ct := c.Cert; ct != nil && c.ShowCert {
 			trust := "NOT trusted"
 			if ct.Trusted {
 				trust = "trusted"
@@ -440,8 +448,8 @@ func (d *pdfDoc) checks() {
 			d.MultiCell(contW-7, 4.5, block(e), "", "L", false)
 			d.SetLeftMargin(margin + 3)
 		}
-		if c.Remediation != "" {
-			d.fix(c.FixWhy, c.FixCode, "", contW-3)
+		if len(c.Fix) > 0 {
+			d.fix(c.Fix, "", contW-3)
 		}
 		d.SetLeftMargin(margin)
 		// Status stripe down the left edge of the check (same page only).
@@ -525,7 +533,7 @@ func (d *pdfDoc) mailboxes() {
 				if len(g.Mailboxes) > 1 {
 					note = "shown for " + line(g.Example) + "; the same for the others"
 				}
-				d.fix(g.FixWhy, g.FixCode, note, contW)
+				d.fix(g.Fix, note, contW)
 				d.Ln(2)
 			}
 			d.startTable([]column{{"#", 10, "R"}, {"Mailbox", 60, "L"}, {"Kind", 12, "L"}, {"Server code", 40, "L"}, {"Message", 46, "L"}, {"ms", 12, "R"}})

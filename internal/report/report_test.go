@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -487,4 +488,46 @@ func BenchmarkPDF10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Milliseconds())/float64(b.N), "ms/report")
 	b.ReportMetric(float64(buf.Len())/1e6, "MB")
+}
+
+func TestParagraphs(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []para
+	}{
+		{"", nil},
+		{"Why it failed.\n\nNew-X -Name 'a'\n# Verify:\nGet-X", []para{{false, "Why it failed."}, {true, "New-X -Name 'a'\n# Verify:\nGet-X"}}},
+		{"[a, b] one.\r\n\r\nGet-A\r\n\r\n$dn = 1\n\n[c, d] two.", []para{{false, "[a, b] one."}, {true, "Get-A\n\n$dn = 1"}, {false, "[c, d] two."}}},
+		{"Switch the scheme: Set-WebServicesVirtualDirectory -X $true", []para{{false, "Switch the scheme: Set-WebServicesVirtualDirectory -X $true"}}},
+		{"Get-Recipient -Identity 'x'\n    | Format-List", []para{{true, "Get-Recipient -Identity 'x'\n    | Format-List"}}},
+	}
+	for _, tt := range tests {
+		if got := paragraphs(tt.in); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("paragraphs(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestViewSummaryCheckPointsToGroups(t *testing.T) {
+	r := demoResult()
+	r.Checks[5].Remediation = "[impersonation-denied, ErrorImpersonateUserDenied] fix one\n\nGet-A\n\n[mailbox-not-found, ErrorNonExistentMailbox] fix two"
+	v := newView(r, Options{})
+	if len(v.Checks[5].Fix) != 1 || !strings.Contains(v.Checks[5].Fix[0].Text, "Mailboxes that failed") {
+		t.Errorf("summary check fix = %+v", v.Checks[5].Fix)
+	}
+	if v.Checks[2].ShowCert != true {
+		t.Error("certificate hidden although the evidence does not show it")
+	}
+	r.Checks[2].Evidence = []string{"SHA-256: " + strings.ToUpper(r.Checks[2].Cert.SHA256)}
+	if newView(r, Options{}).Checks[2].ShowCert {
+		t.Error("certificate shown twice")
+	}
+	// Many causes: the summary lists five and counts the rest.
+	for i, c := range result.Classes[1:] {
+		r.Mailboxes = append(r.Mailboxes, result.Mailbox{Address: fmt.Sprintf("x%d@contoso.com", i), Status: result.Fail, Class: c})
+	}
+	v = newView(r, Options{})
+	if len(v.Attention) != 5 || v.MoreCauses != len(v.Groups)-5 {
+		t.Errorf("attention %d, more %d, groups %d", len(v.Attention), v.MoreCauses, len(v.Groups))
+	}
 }

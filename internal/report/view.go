@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ type view struct {
 	SkipPct     string
 	ChecksLine  string
 	Attention   []attention
+	MoreCauses  int // causes beyond the ones Attention lists
 	Checks      []checkView
 	Groups      []group
 	Passed      []result.Mailbox
@@ -62,8 +64,14 @@ type checkView struct {
 	StatusText string
 	ClassText  string
 	Duration   string
-	FixWhy     string // the remediation's prose
-	FixCode    string // its commands
+	Fix        []para // the remediation, prose and commands apart
+	ShowCert   bool   // the certificate is not already spelled out in the evidence
+}
+
+// para is one paragraph of a remediation: prose, or commands to set as code.
+type para struct {
+	Code bool
+	Text string
 }
 
 // attention is one line of the summary's "what needs attention" list.
@@ -78,8 +86,7 @@ type group struct {
 	Title       string
 	Status      result.Status
 	Remediation string // the first mailbox's (the others differ only in the address)
-	FixWhy      string
-	FixCode     string
+	Fix         []para
 	Example     string // whose remediation it is
 	Mailboxes   []result.Mailbox
 }
@@ -257,8 +264,15 @@ func newView(r *result.Result, o Options) *view {
 	v.Footer = strings.Trim(strings.ReplaceAll(v.Footer, " ·  · ", " · "), " ·")
 
 	for _, c := range r.Checks {
-		cv := checkView{Check: c, StatusText: statusText(c.Status)}
-		cv.FixWhy, cv.FixCode = splitFix(c.Remediation)
+		cv := checkView{Check: c, StatusText: statusText(c.Status), Fix: paragraphs(c.Remediation)}
+		if c.Cert != nil {
+			cv.ShowCert = true
+			for _, e := range c.Evidence {
+				if c.Cert.SHA256 != "" && strings.Contains(strings.ToLower(e), strings.ToLower(c.Cert.SHA256)) {
+					cv.ShowCert = false
+				}
+			}
+		}
 		if c.Class != "" && c.Class != result.OK {
 			cv.ClassText = setup.ClassTitle(c.Class)
 		}
@@ -295,7 +309,7 @@ func newView(r *result.Result, o Options) *view {
 		for _, m := range g.Mailboxes {
 			if m.Remediation != "" {
 				g.Remediation, g.Example = m.Remediation, m.Address
-				g.FixWhy, g.FixCode = splitFix(m.Remediation)
+				g.Fix = paragraphs(m.Remediation)
 				break
 			}
 		}
@@ -337,6 +351,20 @@ func newView(r *result.Result, o Options) *view {
 			}
 		}
 	}
+	// A summary check (impersonation, write, rooms) lists the fix of every cause; the
+	// mailbox groups below show the same fixes next to their mailboxes, so point there.
+	if len(v.Groups) > 0 {
+		for i, c := range v.Checks {
+			if (c.ID == result.CheckImpersonation || c.ID == result.CheckWrite || c.ID == result.CheckRooms) && len(c.Fix) > 0 && perCause.MatchString(c.Fix[0].Text) {
+				v.Checks[i].Fix = []para{{Text: "Each cause's fix is shown with its mailboxes under “Mailboxes that failed” below."}}
+			}
+		}
+	}
+	const maxAttention = 6
+	if len(v.Attention) > maxAttention {
+		v.MoreCauses = len(v.Attention) - (maxAttention - 1)
+		v.Attention = v.Attention[:maxAttention-1]
+	}
 	v.Migration = r.Migration
 	for _, t := range r.Traces {
 		t.Request, t.Response, t.URL = Redact(t.Request), Redact(t.Response), Redact(t.URL)
@@ -345,10 +373,38 @@ func newView(r *result.Result, o Options) *view {
 	return v
 }
 
-// splitFix separates a remediation's prose (its first paragraph) from the commands after
-// the first blank line, so reports set prose as text and commands as code.
-func splitFix(s string) (why, code string) {
+// perCause matches the "[class, code] fix" paragraphs a summary check joins together.
+var perCause = regexp.MustCompile(`^\[[a-z-]+, [^\]\n]*\] `)
+
+// command matches a line to set as code: a comment, a variable, a Verb-Noun cmdlet, or an
+// indented continuation.
+var command = regexp.MustCompile(`^(#|\$|\s|[A-Z][a-z]+-[A-Z][A-Za-z]*\b|deputy-cli )`)
+
+// paragraphs splits a remediation at blank lines and tells prose from commands, so reports
+// set prose as text and commands as code.
+func paragraphs(s string) []para {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
-	why, code, _ = strings.Cut(s, "\n\n")
-	return strings.TrimSpace(why), strings.TrimSpace(code)
+	if s == "" {
+		return nil
+	}
+	var out []para
+	for _, p := range regexp.MustCompile(`\n[ \t]*\n`).Split(s, -1) {
+		p = strings.Trim(p, "\n")
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		code := true
+		for _, l := range strings.Split(p, "\n") {
+			if strings.TrimSpace(l) != "" && !command.MatchString(l) {
+				code = false
+				break
+			}
+		}
+		if code && len(out) > 0 && out[len(out)-1].Code {
+			out[len(out)-1].Text += "\n\n" + p
+			continue
+		}
+		out = append(out, para{Code: code, Text: p})
+	}
+	return out
 }
