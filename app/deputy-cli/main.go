@@ -79,11 +79,9 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'deputy-cli COMMAND -h' for a command's flags.")
 }
 
+// isTerminal reports whether f is an interactive terminal (a console on Windows). A
+// character device is not enough: /dev/null and NUL are character devices too.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isTerminalFd(file.Fd())
 }

@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package main
+
+func isTerminalFd(uintptr) bool { return false }
