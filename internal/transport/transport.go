@@ -53,7 +53,11 @@ type Options struct {
 	// Requests, if set, counts every HTTP request sent, NTLM legs included.
 	Requests *atomic.Int64
 	// Dial overrides TCP dialling (e.g. a --resolve style mapping).
-	Dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Proxy picks the proxy for a target URL (nil result: direct). Nil means the
+	// environment's HTTPS_PROXY/HTTP_PROXY/NO_PROXY. HTTPS goes through a CONNECT tunnel
+	// on an http:// proxy, with the usual certificate checks end to end.
+	Proxy     func(target *url.URL) (*url.URL, error)
 	UserAgent string
 }
 
@@ -73,6 +77,9 @@ func newClient(o Options, singleConn bool) (*http.Client, error) {
 		return nil, err
 	}
 	d.proxy = envProxy
+	if o.Proxy != nil {
+		d.proxy = o.Proxy
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -83,7 +90,7 @@ func newClient(o Options, singleConn bool) (*http.Client, error) {
 			if r.URL.Scheme != "http" {
 				return nil, nil
 			}
-			return http.ProxyFromEnvironment(r)
+			return d.proxy(r.URL)
 		},
 		DialContext:           d.dialTCPPlain,
 		DialTLSContext:        d.DialTLSContext,
