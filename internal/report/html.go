@@ -119,7 +119,8 @@ ul.attention li { margin:0 0 4px; }
 table { border-collapse:collapse; width:100%; font-size:12.5px; margin:8px 0 0; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid #eaeef2; vertical-align:top; }
 th { background:#f6f8fa; border-bottom:1px solid var(--line); font-weight:600; position:sticky; top:0; }
-td.addr { white-space:nowrap; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.addr { white-space:nowrap; }
+table.failed code { font-size:11.5px; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
 td.msg { color:#31373d; overflow-wrap:anywhere; }
 tbody tr:nth-child(even) td { background:#fbfcfd; }
 .group { margin:0 0 22px; }
@@ -139,6 +140,10 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
   h2 { break-after:avoid; }
   .group h3, .fix { break-after:avoid; }
   pre { font-size:8.5pt; }
+  /* Paper is narrow: fixed columns so long addresses and codes wrap instead of crushing the message. */
+  table.failed { table-layout:fixed; font-size:8.5pt; }
+  table.failed td.addr, table.failed code { white-space:normal; overflow-wrap:anywhere; }
+  .w-n { width:4%; } .w-addr { width:25%; } .w-kind { width:6%; } .w-code { width:19%; } .w-msg { width:24%; } .w-st { width:6.5%; } .w-ms { width:5%; } .w-tries { width:4%; }
 }
 </style>
 </head>
@@ -206,8 +211,8 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <p class="fix">HOW TO FIX{{if gt (len .Mailboxes) 1}} <span class="for">— shown for {{.Example}}; the same for the others</span>{{end}}</p>
 {{- template "fix" .Fix}}
 {{- end}}
-<table>
-<thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Server code</th><th>Message</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
+<table class="failed">
+<thead><tr><th class="w-n">#</th><th class="w-addr">Mailbox</th><th class="w-kind">Kind</th><th class="w-code">Server code</th><th class="w-msg">Message</th><th class="w-st">Read</th><th class="w-st">Write</th><th class="num w-ms">ms</th><th class="num w-tries">Tries</th></tr></thead>
 <tbody>
 {{failedRows .Mailboxes}}
 </tbody>
