@@ -297,3 +297,27 @@ func TestNoSecretInResult(t *testing.T) {
 		}
 	}
 }
+
+// Against a server whose budget is below our concurrency, the runner backs off, shrinks
+// and still proves every mailbox; the evidence says what happened.
+func TestServerBudgetShrinksConcurrency(t *testing.T) {
+	sc := exchangesim.Demo(120)
+	sc.MaxConcurrency = 4
+	srv := startSim(t, sc, exchangesim.Options{Latency: 20 * time.Millisecond})
+	cfg := config(srv, "ntlm")
+	cfg.Concurrency, cfg.Retries = 16, 8
+	r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Passed != 120 {
+		t.Fatalf("%d of 120 passed", r.Summary.Passed)
+	}
+	c := check(t, r, result.CheckImpersonation)
+	if !strings.Contains(strings.Join(c.Evidence, "\n"), "overload") {
+		t.Errorf("no overload evidence: %q", c.Evidence)
+	}
+	if peak := srv.Counters().PeakConcurrency; peak > 16 {
+		t.Errorf("peak concurrency %d above the configured 16", peak)
+	}
+}

@@ -10,9 +10,11 @@ import (
 // worker parked by the limit also wakes when the run ends or is cancelled.
 //
 // Concurrency: worker slot s may take work only while s < limit. An overloaded reply
-// (ErrorServerBusy, ErrorExceededConnectionCount) halves the limit; a run of successes as
-// long as twice the limit grows it back by one, up to the ceiling — the AIMD shape TCP
-// uses, which settles just under the server's budget instead of oscillating around it.
+// (ErrorServerBusy, ErrorExceededConnectionCount) cuts the limit to three quarters — at
+// most once per cutCooldown, since replies already in flight report the same overload —
+// and a run of successes as long as the limit grows it back by one, up to the ceiling:
+// the AIMD shape TCP uses, which settles just under the server's budget. Without the
+// cooldown, a few busy mailboxes among thousands would starve the whole run.
 type sched struct {
 	mu        sync.Mutex
 	items     []*job
@@ -20,10 +22,14 @@ type sched struct {
 	limit     int
 	ceiling   int
 	streak    int
+	lastCut   time.Time
 	wake      chan struct{}
 	timers    []*time.Timer
 	stopped   bool
 }
+
+// cutCooldown is the least time between two concurrency cuts.
+const cutCooldown = time.Second
 
 func newSched(limit int) *sched {
 	return &sched{wake: make(chan struct{}), limit: limit, ceiling: limit}
@@ -109,13 +115,16 @@ func (s *sched) feedback(overloaded bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if overloaded {
-		s.limit = max(1, s.limit/2)
 		s.streak = 0
+		if now := time.Now(); now.Sub(s.lastCut) >= cutCooldown {
+			s.limit = max(1, s.limit*3/4)
+			s.lastCut = now
+		}
 		return s.limit
 	}
 	if s.limit < s.ceiling {
 		s.streak++
-		if s.streak >= 2*s.limit {
+		if s.streak >= s.limit {
 			s.limit++
 			s.streak = 0
 			s.broadcast()
