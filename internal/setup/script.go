@@ -55,6 +55,23 @@ func (k Kind) Title() string {
 	return string(k)
 }
 
+// Help is two or three sentences for the window's Setup tab: when to pick this kind.
+func (k Kind) Help() string {
+	switch k {
+	case OnPremScoped:
+		return "Recommended for Exchange Server. The service account may act only as the mailboxes in a management scope: the members of a group, a list of mailboxes (put into a group the script creates), or a recipient filter such as a department."
+	case OnPremOrgWide:
+		return "The service account may act as every mailbox in the organisation, including those of disabled users. Simple, but Microsoft discourages it: prefer the scoped setup."
+	case OnPremRoleGroup:
+		return "Puts ApplicationImpersonation (optionally scoped) and View-Only Configuration into a role group and makes the service account a member, as many vendors' guides do. The rights stay visible and reusable in one group."
+	case EXORBACApps:
+		return "For Exchange Online: an Entra app with app-only OAuth, limited to the mailboxes in scope by RBAC for Applications, and put on the EWS allow-list without removing other apps. Needs the app (client) ID and the object ID from Entra ID > Enterprise applications."
+	case EXOClassic:
+		return "ApplicationImpersonation no longer exists in Exchange Online; Deputy explains what replaces it instead of writing a script that cannot work."
+	}
+	return ""
+}
+
 // DefaultTargetGroup is the group the scoped scripts create for a listed set of mailboxes.
 const DefaultTargetGroup = "EWS Impersonation Targets"
 
@@ -76,6 +93,16 @@ type Input struct {
 func InputFrom(s Situation) Input {
 	return Input{Exchange: s.Exchange, Account: s.Account, AppID: s.AppID, SPObjectID: s.SPObjectID,
 		ScopeGroup: s.ScopeGroup, ScopeFilter: s.ScopeFilter, VerifyMailbox: s.Mailbox, Rooms: s.Rooms}
+}
+
+// SituationFrom takes what a diagnosis result says about the setup: environment, service
+// account, app ID. Scope and mailbox are not in a result; the caller adds them.
+func SituationFrom(p result.Profile) Situation {
+	s := Situation{Environment: p.Environment, Account: p.ServiceAccount}
+	if p.Environment == result.EXO {
+		s.AppID = p.ClientID
+	}
+	return s
 }
 
 // KindFor picks the script for a situation: Exchange Online → exo-rbac-apps (exo-classic

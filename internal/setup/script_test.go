@@ -374,3 +374,19 @@ func TestScriptHostileValidated(t *testing.T) {
 		}
 	}
 }
+
+func TestKindHelpAndSituationFrom(t *testing.T) {
+	for _, k := range append(append([]Kind{}, Kinds...), EXOClassic) {
+		if len(k.Help()) < 60 || k.Title() == string(k) {
+			t.Errorf("kind %s lacks a title or help", k)
+		}
+	}
+	s := SituationFrom(result.Profile{Environment: result.EXO, ServiceAccount: "svc@contoso.com", ClientID: appID})
+	if s.AppID != appID || s.Environment != result.EXO || KindFor(s) != EXORBACApps {
+		t.Errorf("SituationFrom(exo) = %+v", s)
+	}
+	s = SituationFrom(result.Profile{Environment: result.OnPrem, ServiceAccount: `CONTOSO\svc`, ClientID: appID})
+	if s.AppID != "" || s.Account != `CONTOSO\svc` || KindFor(s) != OnPremOrgWide {
+		t.Errorf("SituationFrom(onprem) = %+v", s)
+	}
+}
