@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"deputy/internal/autodiscover"
 	"deputy/internal/result"
 	"deputy/internal/transport"
 )
@@ -35,6 +36,13 @@ type Config struct {
 	Timeout        time.Duration // per request
 	Trace          bool          // keep redacted request/response traces in the result
 	Now            func() time.Time
+	// AutodiscoverAddress, when set, finds the EWS URL from this address first (the
+	// autodiscover check); URL may then be empty. Autodiscover holds the lab settings
+	// (resolve, ports, DNS) and Confirm, which is asked before credentials go to a host
+	// outside the address's domain (nil: refuse); Auth, TLS and the recorder come from
+	// this Config.
+	AutodiscoverAddress string
+	Autodiscover        autodiscover.Options
 	// Dial overrides how connections are made (tests, curl-like --resolve).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -80,6 +88,8 @@ func (c *Config) defaults() {
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	switch {
+	case strings.TrimSpace(c.URL) == "" && c.AutodiscoverAddress != "":
+		// found by Autodiscover, validated when it is
 	case strings.TrimSpace(c.URL) == "":
 		return &ConfigError{"url", "the EWS URL is required (e.g. https://mail.contoso.com/EWS/Exchange.asmx)"}
 	case err != nil:

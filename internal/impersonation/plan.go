@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"deputy"
+	"deputy/internal/autodiscover"
 	"deputy/internal/ews"
 	"deputy/internal/result"
 	"deputy/internal/setup"
@@ -102,6 +103,10 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 }
 
 func (d *diag) run(ctx context.Context) {
+	if d.cfg.AutodiscoverAddress != "" && !d.autodiscover(ctx) {
+		d.skipRest("skipped: no EWS URL (Autodiscover did not find one)")
+		return
+	}
 	ok := d.endpointAndTLS(ctx)
 	if !ok {
 		d.skipRest("skipped: the endpoint did not answer as EWS (see above)")
@@ -139,11 +144,39 @@ func (d *diag) skip(id, why string) {
 
 // skipRest skips every check of the plan that has not run yet.
 func (d *diag) skipRest(why string) {
-	for _, id := range []string{result.CheckTLS, result.CheckAuth, result.CheckServiceMailbox, result.CheckImpersonation, result.CheckWrite, result.CheckRooms} {
+	for _, id := range []string{result.CheckEndpoint, result.CheckTLS, result.CheckAuth, result.CheckServiceMailbox, result.CheckImpersonation, result.CheckWrite, result.CheckRooms} {
 		if !slices.ContainsFunc(d.res.Checks, func(c result.Check) bool { return c.ID == id }) {
 			d.skip(id, why)
 		}
 	}
+}
+
+// autodiscover finds the EWS URL from the configured address. A URL already configured
+// is kept (the check warns when Autodiscover disagrees with it).
+func (d *diag) autodiscover(ctx context.Context) bool {
+	d.obs.Observe(Event{Kind: CheckStarted, Check: &result.Check{ID: result.CheckAutodiscover, Title: "Autodiscover"}})
+	o := d.cfg.Autodiscover
+	o.Auth, o.TLS, o.Recorder = d.cfg.Auth, d.cfg.TLS, d.rec
+	if o.StepTimeout == 0 {
+		o.StepTimeout = d.cfg.Timeout
+	}
+	res, err := autodiscover.Discover(ctx, d.cfg.AutodiscoverAddress, o)
+	c := autodiscover.Check(res, err, d.cfg.URL)
+	d.res.Checks = append(d.res.Checks, c)
+	d.obs.Observe(Event{Kind: CheckFinished, Check: &c})
+	if d.cfg.URL == "" {
+		if err != nil || res == nil || res.EWSURL == "" {
+			return false
+		}
+		d.cfg.URL = res.EWSURL
+		d.res.Profile.EWSURL = res.EWSURL
+		if err := d.cfg.Validate(); err != nil {
+			c := &d.res.Checks[len(d.res.Checks)-1]
+			c.Status, c.Summary = result.Fail, "Autodiscover returned an unusable URL: "+err.Error()
+			return false
+		}
+	}
+	return true
 }
 
 // endpointAndTLS runs the endpoint and tls checks. The TLS handshake happens first (an
