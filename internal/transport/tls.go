@@ -226,6 +226,9 @@ func (e *TLSError) Error() string {
 	case Untrusted:
 		return fmt.Sprintf("the certificate of %s is not trusted (%s): if it is your server's own certificate, pin it with --pin-sha256 %s, or add the issuing CA with --ca-file", e.Host, e.cause(), fp)
 	case HostMismatch:
+		if e.Pin != "" {
+			return fmt.Sprintf("the pinned certificate of %s names no host (only a Common Name), which Go cannot verify even when pinned: reissue it with a subject alternative name (New-ExchangeCertificate -DomainName %s)", e.Host, e.Host)
+		}
 		names := "no host names"
 		if e.Cert != nil && len(e.Cert.DNSNames) > 0 {
 			names = strings.Join(e.Cert.DNSNames, ", ")
@@ -321,7 +324,7 @@ func classify(err error, host, pin string, roots *x509.CertPool) error {
 	}
 	var he x509.HostnameError
 	if errors.As(err, &he) {
-		return &TLSError{Kind: HostMismatch, Host: host, Cert: info, Err: err}
+		return &TLSError{Kind: HostMismatch, Host: host, Pin: pin, Cert: info, Err: err}
 	}
 	return &TLSError{Kind: Untrusted, Host: host, Cert: info, Err: err}
 }

@@ -87,6 +87,7 @@ func TestTrust(t *testing.T) {
 	otherHost := makeCert(t, certSpec{cn: "mail.fabrikam.test", dns: []string{"mail.fabrikam.test"}, parent: &ca})
 	expired := makeCert(t, certSpec{cn: host, dns: []string{host}, parent: &ca,
 		notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-24 * time.Hour)})
+	cnOnly := makeCert(t, certSpec{cn: host})
 	notYet := makeCert(t, certSpec{cn: host, dns: []string{host}, parent: &ca,
 		notBefore: time.Now().Add(24 * time.Hour), notAfter: time.Now().Add(48 * time.Hour)})
 
@@ -110,6 +111,7 @@ func TestTrust(t *testing.T) {
 		{name: "CA-signed for another host, pinned", cert: otherHost, opts: TLSOptions{CAFile: caFile, PinSHA256: Fingerprint(otherHost.cert)}},
 		{name: "expired", cert: expired, opts: TLSOptions{CAFile: caFile}, want: Expired, wantMsg: "expired"},
 		{name: "expired, pinned", cert: expired, opts: TLSOptions{PinSHA256: Fingerprint(expired.cert)}, want: Expired},
+		{name: "pinned, no SAN at all", cert: cnOnly, opts: TLSOptions{PinSHA256: Fingerprint(cnOnly.cert)}, want: HostMismatch, wantMsg: "subject alternative name"},
 		{name: "not yet valid", cert: notYet, opts: TLSOptions{CAFile: caFile}, want: Expired, wantMsg: "not valid before"},
 	}
 	for _, tc := range tests {
@@ -144,7 +146,7 @@ func TestTrust(t *testing.T) {
 			if info.SHA256 != Fingerprint(tc.cert.cert) || info.Trusted != (tc.want == "") {
 				t.Errorf("Inspect: sha256 %s trusted %v; want %s trusted %v", info.SHA256, info.Trusted, Fingerprint(tc.cert.cert), tc.want == "")
 			}
-			if info.Subject == "" || info.Issuer == "" || info.NotAfter.IsZero() || len(info.DNSNames) == 0 {
+			if info.Subject == "" || info.Issuer == "" || info.NotAfter.IsZero() || len(info.DNSNames) != len(tc.cert.cert.DNSNames) {
 				t.Errorf("Inspect: incomplete info %+v", info)
 			}
 			if err != nil {

@@ -168,6 +168,8 @@ func needCredentials(a Auth) error {
 		return fmt.Errorf("%s authentication needs a user name (UPN such as svc@contoso.com, or DOMAIN\\user)", a.Scheme)
 	case a.Password == "":
 		return fmt.Errorf("%s authentication needs a password", a.Scheme)
+	case strings.Contains(a.User, ":"):
+		return fmt.Errorf("user name %q contains ':', which no Windows account name can", a.User)
 	case strings.HasSuffix(a.User, "\\") || strings.HasPrefix(a.User, "\\"):
 		return fmt.Errorf("user name %q: expected DOMAIN\\user", a.User)
 	}
