@@ -25,10 +25,10 @@ func init() {
 
 // diagFlags are the diagnose flags shared with demo.
 type diagFlags struct {
-	url, auth, user, serviceMailbox, mailboxes, pin, caFile, reportPath, progress, profileName, environment string
-	passwordStdin, rooms, writeTest, allowHTTP, jsonOut, trace                                              bool
-	concurrency, retries                                                                                    int
-	maxBackoff, timeout                                                                                     time.Duration
+	url, autodiscover, auth, user, serviceMailbox, mailboxes, pin, caFile, reportPath, progress, profileName, environment string
+	passwordStdin, rooms, writeTest, allowHTTP, jsonOut, trace                                                            bool
+	concurrency, retries                                                                                                  int
+	maxBackoff, timeout                                                                                                   time.Duration
 }
 
 func (f *diagFlags) register(fs *flag.FlagSet) {
@@ -51,6 +51,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	f.register(fs)
 	fs.StringVar(&f.profileName, "profile", "", "run a saved profile (other flags override it)")
 	fs.StringVar(&f.url, "url", "", "EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx")
+	fs.StringVar(&f.autodiscover, "autodiscover", "", "find the EWS URL with Autodiscover from this `ADDRESS` (credentials go only to hosts in its domain)")
 	fs.StringVar(&f.environment, "environment", "", "onprem|exo (default onprem)")
 	fs.StringVar(&f.auth, "auth", "", "basic|ntlm (default ntlm)")
 	fs.StringVar(&f.user, "user", "", "service account: UPN (svc@contoso.com) or DOMAIN\\user")
@@ -78,6 +79,12 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	}
 	if set["url"] || cfg.URL == "" {
 		cfg.URL = f.url
+	}
+	if f.autodiscover != "" {
+		if err := profile.ValidateAddress(f.autodiscover); err != nil {
+			return usageErr(e, fmt.Sprintf("--autodiscover %q: %v", f.autodiscover, err))
+		}
+		cfg.AutodiscoverAddress = f.autodiscover
 	}
 	if f.environment != "" {
 		cfg.Profile.Environment = f.environment

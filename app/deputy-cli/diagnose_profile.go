@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"deputy/internal/impersonation"
 	"deputy/internal/result"
@@ -30,6 +31,12 @@ func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.C
 	cfg.Rooms = append([]string(nil), p.Rooms...)
 	cfg.CheckRooms, cfg.WriteTest = p.CheckRooms, p.WriteTest
 	cfg.Concurrency = p.Concurrency
+	if p.UseAutodiscover {
+		cfg.AutodiscoverAddress = p.ServiceMailbox
+		if cfg.AutodiscoverAddress == "" && strings.Contains(p.User, "@") {
+			cfg.AutodiscoverAddress = p.User
+		}
+	}
 	cfg.TLS.PinSHA256, cfg.TLS.CAFile, cfg.TLS.AllowHTTP = p.TLS.PinSHA256, p.TLS.CAFile, p.TLS.AllowHTTP
 	if kind := p.SecretKind(); kind == secret.Password && e.getenv("DEPUTY_PASSWORD") == "" {
 		pw, err := secret.New().Get(ctx, secret.Key{Profile: p.ID, Kind: kind})
