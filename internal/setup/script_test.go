@@ -390,3 +390,57 @@ func TestKindHelpAndSituationFrom(t *testing.T) {
 		t.Errorf("SituationFrom(onprem) = %+v", s)
 	}
 }
+
+// TestScriptStructureIndependentOfValues is the strongest form of the quoting proof: with
+// every value swapped for a hostile one, the script's code — everything outside
+// single-quoted literals and comments — is byte for byte the same.
+func TestScriptStructureIndependentOfValues(t *testing.T) {
+	benign := func(v string) Input {
+		return Input{Account: v, AppID: v, SPObjectID: v, DisplayName: v, VerifyMailbox: v, Rooms: true}
+	}
+	for _, k := range []Kind{OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps} {
+		for _, undo := range []bool{false, true} {
+			for scope := 0; scope < 3; scope++ {
+				build := func(v string) string {
+					in := benign(v)
+					switch scope {
+					case 0:
+						in.ScopeGroup = v
+					case 1:
+						in.ScopeFilter = v
+					case 2:
+						in.ScopeGroup, in.Members = v, []string{v, "ok@contoso.com"}
+					}
+					_, code, err := psScan(render(k, in, undo).Text)
+					if err != nil {
+						t.Fatalf("%s: %v", k, err)
+					}
+					return code
+				}
+				want := build("plain-value")
+				for _, h := range hostile {
+					if got := build(h.value); got != want {
+						t.Errorf("%s undo=%v scope=%d: value %q changed the code:\n%s", k, undo, scope, h.value, firstDiff(want, got))
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzQuote: any string becomes exactly one literal that decodes to the scrubbed input.
+func FuzzQuote(f *testing.F) {
+	for _, h := range hostile {
+		f.Add(h.value)
+	}
+	f.Add("‘’‚‛'\"`$()")
+	f.Fuzz(func(t *testing.T, s string) {
+		lits, code, err := psScan("Get-X " + Quote(s) + " -Y")
+		if err != nil {
+			t.Fatalf("Quote(%q) does not lex: %v", s, err)
+		}
+		if len(lits) != 1 || lits[0] != scrub(s) || code != "Get-X  LIT  -Y" {
+			t.Fatalf("Quote(%q): literals %q, code %q", s, lits, code)
+		}
+	})
+}
