@@ -39,7 +39,8 @@ type Recorder struct {
 	mu       sync.Mutex
 	traces   []*result.Trace
 	dropped  int
-	secrets  map[string]bool
+	given    map[string]bool // secrets as registered
+	secrets  map[string]bool // every form of them that is scrubbed
 	replacer *strings.Replacer
 }
 
@@ -48,7 +49,7 @@ func NewRecorder(max int) *Recorder {
 	if max <= 0 {
 		max = 1000
 	}
-	return &Recorder{max: max, bodyLimit: DefaultBodyLimit, secrets: map[string]bool{}}
+	return &Recorder{max: max, bodyLimit: DefaultBodyLimit, given: map[string]bool{}, secrets: map[string]bool{}}
 }
 
 // Traces returns a copy of the traces recorded so far, in the order requests were sent.
@@ -84,13 +85,16 @@ func (r *Recorder) Secret(s string) {
 	if r == nil || len(s) < minSecret {
 		return
 	}
+	r.mu.Lock()
+	known := r.given[s]
+	r.mu.Unlock()
+	if known { // bearer tokens are registered on every request
+		return
+	}
 	forms := secretForms(s)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.secrets[s] {
-		return
-	}
-	r.secrets[s] = true
+	r.given[s] = true
 	for _, f := range forms {
 		r.secrets[f] = true
 	}
