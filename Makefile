@@ -49,3 +49,11 @@ deps:
 
 clean:
 	rm -rf bin dist
+
+## package-windows: dist/ with signed Deputy.exe, deputy-cli.exe, MSI, portable zip, SHA256SUMS
+package-windows:
+	packaging/package-windows.sh
+
+## smoke-windows: the Windows release under Wine + Xvfb (builds dist/ first if stale)
+smoke-windows:
+	packaging/smoke-windows.sh

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# make smoke-windows: runs the Windows release under Wine (Debian's wine64 8.0) in a fresh
+# prefix under packaging/build/wine, on a private Xvfb:
+#   1. deputy-cli.exe version / demo --json (verdict "fail", exit 1: the demo has failures)
+#   2. a 10 KB secret through Windows Credential Manager (chunking): via `deputy-cli.exe
+#      profile add --password-stdin` when that exists, read back by credsmoke.exe; else
+#      credsmoke.exe alone (Set/Get/Delete through deputy/internal/secret)
+#   3. the MSI installs per-machine (files + Start-menu shortcuts) and uninstalls cleanly
+#   4. the installed Deputy.exe opens its window -> packaging/build/wine-window.png
+#   5. with only OpenGL 1.1 (as over RDP), Deputy.exe shows its "window cannot start" message box
+#      -> packaging/build/wine-nogl.png (reported, not fatal, until main.go calls ensureGL)
+# Builds dist/ first (package-windows.sh) when it is missing or older than the sources.
+# Go's build cache is reused (nothing here clears it), so repeated runs are quick.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+win=packaging/windows
+out=packaging/build
+GO=${GO:-go}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+t_start=$(date +%s)
+step() { echo "smoke-windows: $* ($(( $(date +%s) - t_start )) s)"; }
+fail() { echo "smoke-windows: FAIL: $*" >&2; exit 1; }
+warn=()
+
+.ci/deps.sh cross wine test
+
+VERSION=$(sed -nE 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' FyneApp.toml | head -n1)
+NAME=$(sed -nE 's/^[[:space:]]*Name[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' FyneApp.toml | head -n1)
+msi="dist/$NAME-$VERSION-x64.msi"
+if [[ ! -f dist/Deputy.exe || ! -f $msi ]] ||
+   [[ -n $(find . -path ./packaging/build -prune -o \( -name '*.go' -o -name FyneApp.toml -o -path './packaging/windows/*' \) \
+           -newer dist/Deputy.exe -print -quit) ]]; then
+  step "dist/ missing or stale: running package-windows.sh"
+  packaging/package-windows.sh
+fi
+
+# --- fresh Wine prefix + bcryptprimitives stub ---------------------------------------------
+export WINEPREFIX="$root/$out/wine" WINEDEBUG=-all WINEARCH=win64
+export WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko install prompts
+mkdir -p "$out"
+pids=()
+cleanup() {
+  wineserver -k 2>/dev/null || true # this prefix's server only
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# A private X server for everything (wineboot, msiexec and the window want one).
+exec 5>"$out/xvfb.display"
+Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
+pids+=($!)
+exec 5>&-
+for _ in $(seq 100); do [[ -s $out/xvfb.display ]] && break; sleep 0.1; done
+export DISPLAY=":$(head -n1 "$out/xvfb.display")"
+[[ $DISPLAY != ":" ]] || fail "Xvfb did not start (see $out/xvfb.log)"
+
+rm -rf "$WINEPREFIX"
+step "wineboot (fresh prefix $WINEPREFIX)"
+timeout 180 wineboot -i >/dev/null 2>&1 || true
+wineserver -w
+[[ -f $WINEPREFIX/system.reg ]] || fail "wineboot did not create a prefix"
+sys32="$WINEPREFIX/drive_c/windows/system32"
+x86_64-w64-mingw32-gcc -shared -O2 -s -o "$out/bcryptprimitives.dll" \
+  "$win/bcryptprimitives/bcryptprimitives.c" "$win/bcryptprimitives/bcryptprimitives.def" -ladvapi32
+cp "$out/bcryptprimitives.dll" "$sys32/"
+step "prefix ready, bcryptprimitives stub installed"
+
+w() { timeout "${WINE_TIMEOUT:-120}" wine "$@"; } # every Wine call has a deadline
+crlf() { tr -d '\r'; }
+
+# --- 1. CLI ---------------------------------------------------------------------------------
+ver=$(w dist/deputy-cli.exe version 2>/dev/null | crlf) || fail "deputy-cli.exe version failed: $ver"
+[[ $ver == *"$VERSION"* && $ver == *windows/amd64* ]] || fail "deputy-cli.exe version said '$ver'"
+step "deputy-cli.exe version: $ver"
+
+help=$(w dist/deputy-cli.exe help 2>&1 | crlf || true)
+if grep -q 'deputy-cli demo' <<<"$help"; then
+  set +e
+  w dist/deputy-cli.exe demo --json >"$out/demo.json" 2>"$out/demo.err"
+  rc=$?
+  set -e
+  verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$out/demo.json" 2>/dev/null) ||
+    fail "demo --json printed no JSON verdict (exit $rc): $(head -c 400 "$out/demo.err")"
+  [[ $rc == 1 && $verdict == fail ]] || fail "demo --json: exit $rc verdict '$verdict', want exit 1 verdict 'fail'"
+  step "deputy-cli.exe demo --json: verdict $verdict, exit $rc (as expected: the demo contains failures)"
+else
+  warn+=("deputy-cli has no 'demo' command yet: only 'version' was tested")
+fi
+
+# --- 1b. OpenGL preflight, for real: app/deputy's windows tests under Wine's WGL ----------
+CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc "$GO" test -c -trimpath -tags migrated_fynedo \
+  -o "$out/deputy-gui.test.exe" ./app/deputy || fail "app/deputy tests do not build for windows"
+w "$out/deputy-gui.test.exe" -test.run 'GL' -test.v >"$out/gltest.log" 2>&1 ||
+  fail "OpenGL preflight tests failed under Wine (Mesa llvmpipe): $(crlf <"$out/gltest.log" | tail -n 15)"
+MESA_GL_VERSION_OVERRIDE=1.1 DEPUTY_EXPECT_NO_GL=1 w "$out/deputy-gui.test.exe" -test.run 'PreflightGL' -test.v \
+  >"$out/gltest-nogl.log" 2>&1 ||
+  fail "OpenGL preflight with only OpenGL 1.1: $(crlf <"$out/gltest-nogl.log" | tail -n 15)"
+step "OpenGL preflight: passes with Mesa's GL 4.5, refuses GL 1.1 (tests in app/deputy)"
+
+# --- 2. Credential Manager, 10 KB ----------------------------------------------------------
+if [[ -d internal/secret ]]; then
+  CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -o "$out/credsmoke.exe" ./$win/credsmoke ||
+    fail "credsmoke.exe does not build"
+  secret=$(head -c 7680 /dev/urandom | base64 -w0) # 10,240 ASCII bytes
+  sum=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
+  if grep -q 'deputy-cli profile' <<<"$help" && w dist/deputy-cli.exe profile add -h 2>&1 | grep -q -- '-password-stdin'; then
+    # The real front door: deputy-cli stores the profile's password, credsmoke reads it back
+    # by the profile's id, deputy-cli deletes the profile, credsmoke finds the secret gone.
+    printf '%s\n' "$secret" | w dist/deputy-cli.exe profile add wine-smoke --url https://ex.invalid/EWS/Exchange.asmx \
+      --user 'SMOKE\svc-deputy' --password-stdin >"$out/profile-add.log" 2>&1 ||
+      fail "deputy-cli.exe profile add --password-stdin failed: $(crlf <"$out/profile-add.log" | head -c 600)"
+    id=$(crlf <"$out/profile-add.log" | sed -nE 's/.*\(id ([^)]+)\).*/\1/p' | head -n1)
+    [[ -n $id ]] || fail "profile add printed no profile id: $(crlf <"$out/profile-add.log" | head -c 400)"
+    got=$(w "$out/credsmoke.exe" -profile "$id" -expect-sha256 "$sum" 2>&1 | crlf) ||
+      fail "10 KB secret stored by deputy-cli did not read back: $got"
+    step "Credential Manager: deputy-cli profile add --password-stdin (10,240 B), read back intact: $got"
+    w dist/deputy-cli.exe profile delete wine-smoke >"$out/profile-delete.log" 2>&1 ||
+      fail "deputy-cli.exe profile delete failed: $(crlf <"$out/profile-delete.log" | head -c 400)"
+    got=$(w "$out/credsmoke.exe" -profile "$id" -expect-absent 2>&1 | crlf) ||
+      fail "profile delete left the secret behind: $got"
+    step "Credential Manager: deputy-cli profile delete removed every chunk: $got"
+  else
+    warn+=("deputy-cli has no 'profile add --password-stdin' yet: Credential Manager tested with credsmoke.exe alone")
+  fi
+  got=$(w "$out/credsmoke.exe" -size 10240 2>&1 | crlf) || fail "credsmoke: $got"
+  [[ $got == OK* ]] || fail "credsmoke said: $got"
+  step "Credential Manager via internal/secret: $got"
+else
+  warn+=("internal/secret does not exist yet: Credential Manager round trip not tested")
+fi
+
+# --- 3. MSI install --------------------------------------------------------------------------
+pf="$WINEPREFIX/drive_c/Program Files/$NAME"
+w msiexec /i "$(winepath -w "$msi")" /qn /l*v "$(winepath -w "$out/msi-install.log")" >/dev/null 2>&1 ||
+  fail "msiexec /i failed (log: $out/msi-install.log)"
+[[ -f $pf/Deputy.exe && -f $pf/deputy-cli.exe ]] || fail "MSI did not install into $pf"
+lnk=$(find "$WINEPREFIX/drive_c" -iname "$NAME.lnk" -path '*Start Menu*' | head -n1)
+[[ -n $lnk ]] || fail "MSI created no Start-menu shortcut '$NAME.lnk'"
+cmp -s "$pf/Deputy.exe" dist/Deputy.exe || fail "installed Deputy.exe differs from dist/"
+step "MSI installed into C:\\Program Files\\$NAME, shortcut: ${lnk#"$WINEPREFIX/"}"
+
+# --- 4. the window ---------------------------------------------------------------------------
+shot() { # shot OUT.png TITLE_REGEX EXE [env...]: run, wait for the window, screenshot, stop it
+  local png=$1 title=$2 exe=$3; shift 3
+  env "$@" wine "$exe" >"$out/$(basename "$png" .png).log" 2>&1 &
+  local apid=$!
+  pids+=("$apid")
+  if ! timeout "${WAIT_S:-90}" xdotool search --sync --onlyvisible --name "$title" >/dev/null 2>&1; then
+    kill "$apid" 2>/dev/null || true
+    return 1
+  fi
+  sleep "${SETTLE_S:-4}" # let Fyne paint its first frame
+  import -display "$DISPLAY" -window root "$png"
+  kill "$apid" 2>/dev/null || true
+  wineserver -k 2>/dev/null || true
+  wait "$apid" 2>/dev/null || true
+}
+rm -f "$out/wine-window.png" "$out/wine-nogl.png"
+shot "$out/wine-window.png" "^$NAME\$" "$pf/Deputy.exe" ||
+  fail "Deputy.exe never showed a window titled '$NAME' (log: $out/wine-window.log)"
+colours=$(convert "$out/wine-window.png" -format '%k' info:)
+(( colours > 50 )) || fail "wine-window.png looks blank ($colours colours)"
+step "Deputy.exe window up: $out/wine-window.png ($colours colours)"
+
+# --- 5. no OpenGL: message box instead of vanishing ------------------------------------------
+if grep -qE 'ensureGL\(\)|preflightGL\(\)' app/deputy/*.go 2>/dev/null && grep -qE 'ensureGL\(\)|preflightGL\(\)' app/deputy/main.go; then
+  # Mesa offering only OpenGL 1.1 is what an RDP session's "GDI Generic" renderer looks like.
+  shot "$out/wine-nogl.png" "cannot start" "$pf/Deputy.exe" MESA_GL_VERSION_OVERRIDE=1.1 ||
+    fail "without OpenGL, Deputy.exe showed no message box (log: $out/wine-nogl.log)"
+  step "no-OpenGL message box shown: $out/wine-nogl.png"
+else
+  warn+=("app/deputy/main.go does not call ensureGL()/preflightGL() yet: no-OpenGL message box not tested")
+fi
+
+# --- 3b. MSI uninstall -----------------------------------------------------------------------
+w msiexec /x "$(winepath -w "$msi")" /qn >/dev/null 2>&1 || fail "msiexec /x failed"
+[[ ! -e $pf/Deputy.exe ]] || fail "uninstall left $pf/Deputy.exe behind"
+step "MSI uninstalled"
+
+for m in "${warn[@]}"; do echo "smoke-windows: NOTE: $m"; done
+step "PASS"
