@@ -115,7 +115,18 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-func indent(s, pad string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n"+pad) }
+// indent continues a multi-line text under its label; blank lines stay empty.
+func indent(s, pad string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := 1; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "" {
+			lines[i] = pad + lines[i]
+		} else {
+			lines[i] = ""
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
 // progress draws a live line on a terminal (stderr) or plain lines, at most ~4 a second.
 type progress struct {

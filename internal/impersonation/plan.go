@@ -559,8 +559,11 @@ func summarise(c *result.Check, mbx []result.Mailbox, noun string, conc int, st 
 		c.Status = result.Pass
 	}
 	c.Summary = fmt.Sprintf("%d of %d %s reachable", pass, len(mbx), noun)
-	if fail+warn > 0 {
-		c.Summary += fmt.Sprintf("; %d failed, %d could not be verified now", fail, warn)
+	if fail > 0 {
+		c.Summary += fmt.Sprintf("; %d failed", fail)
+	}
+	if warn > 0 {
+		c.Summary += fmt.Sprintf("; %d could not be verified now (busy or in transition)", warn)
 	}
 	if skip > 0 {
 		c.Summary += fmt.Sprintf("; %d not checked", skip)
