@@ -161,7 +161,7 @@ var (
 	jwtRE       = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{2,}(\.[A-Za-z0-9_-]*)?`)
 	authBlobRE  = regexp.MustCompile(`(?i)\b(Bearer|NTLM|Negotiate|Kerberos|Basic)\s+[A-Za-z0-9+/._~-]{8,}=*`)
 	jsonFieldRE = regexp.MustCompile(`(?i)"(access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|secret|token)"\s*:\s*"(?:[^"\\]|\\.)*"`)
-	formFieldRE = regexp.MustCompile(`(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code)=[^&\s"'<]*`)
+	formFieldRE = regexp.MustCompile(`(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code)=("[^"]*"|'[^']*'|[^&\s"'<]*)`)
 )
 
 // Redact scrubs s of registered secrets, tokens and credential fields.

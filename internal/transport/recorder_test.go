@@ -331,6 +331,7 @@ func TestRedactPatterns(t *testing.T) {
 		{`Authorization: Bearer abcdefghijklmnop`, "abcdefghijklmnop", "Bearer [redacted]"},
 		{`token eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxIn0.sig-nature expired`, "eyJ0eXAiOiJKV1QifQ", "expired"},
 		{`<t:Password>p@ss</t:Password> password=p%40ss`, "p%40ss", "<t:Password>"},
+		{`<Credentials user="svc" password="hunter2 x"/>`, "hunter2", `user="svc"`},
 	} {
 		got := rec.Redact(tc.in)
 		if strings.Contains(got, tc.gone) || !strings.Contains(got, tc.kept) {
