@@ -22,10 +22,7 @@ test-go:
 ## fuzz: short fuzz runs of every fuzz target (longer: FUZZTIME=5m make fuzz)
 FUZZTIME ?= 8s
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./internal/... 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{f=f" "$$1} /^ok/{if(f!="")print $$2":"f; f=""}'); do \
-	  pkg=$${t%%:*}; for f in $${t#*:}; do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; done
+	FUZZTIME=$(FUZZTIME) .ci/fuzz.sh
 
 ## bench: the benchmarks, with their figures
 bench: deps

@@ -75,6 +75,9 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 		Mailboxes: []result.Mailbox{},
 	}
 	d.sit = setup.Situation{Environment: cfg.Profile.Environment, Account: cfg.Auth.User}
+	if cfg.OAuth != nil {
+		d.sit.AppID, d.sit.Account = cfg.OAuth.ClientID(), ""
+	}
 	if cfg.Trace {
 		d.rec = transport.NewRecorder(5000)
 	}
@@ -94,6 +97,9 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 		r.Traces = d.rec.Traces()
 	}
 	r.Summary.Requests = int(d.requests.Load())
+	if cfg.Protocol == ProtocolBoth {
+		r.Migration = Migrate(r.Mailboxes)
+	}
 	r.FinishedAt = cfg.Now().UTC().Truncate(time.Millisecond)
 	r.Tally()
 	if r.Cancelled && r.Verdict == result.Pass {
@@ -103,8 +109,14 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 }
 
 func (d *diag) run(ctx context.Context) {
+	if d.graphPlan(ctx) {
+		return
+	}
 	if d.cfg.AutodiscoverAddress != "" && !d.autodiscover(ctx) {
 		d.skipRest("skipped: no EWS URL (Autodiscover did not find one)")
+		return
+	}
+	if d.exoLegacyAuth() {
 		return
 	}
 	ok := d.endpointAndTLS(ctx)
@@ -112,7 +124,12 @@ func (d *diag) run(ctx context.Context) {
 		d.skipRest("skipped: the endpoint did not answer as EWS (see above)")
 		return
 	}
-	if !d.authAndServiceMailbox(ctx) {
+	if d.cfg.OAuth != nil {
+		if !d.exoAuth(ctx) {
+			d.skipRest("skipped: Exchange Online did not let the app in (see above)")
+			return
+		}
+	} else if !d.authAndServiceMailbox(ctx) {
 		d.skipRest("skipped: the service account could not sign in (see auth)")
 		return
 	}
@@ -144,7 +161,7 @@ func (d *diag) skip(id, why string) {
 
 // skipRest skips every check of the plan that has not run yet.
 func (d *diag) skipRest(why string) {
-	for _, id := range []string{result.CheckEndpoint, result.CheckTLS, result.CheckAuth, result.CheckServiceMailbox, result.CheckImpersonation, result.CheckWrite, result.CheckRooms} {
+	for _, id := range d.planIDs() {
 		if !slices.ContainsFunc(d.res.Checks, func(c result.Check) bool { return c.ID == id }) {
 			d.skip(id, why)
 		}
@@ -194,7 +211,7 @@ func (d *diag) endpointAndTLS(ctx context.Context) bool {
 		tlsCheck.Remediation = "Use the https:// URL of the EWS virtual directory; plain HTTP is for a lab only."
 	} else {
 		ictx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
-		cert, err := transport.Inspect(ictx, d.cfg.URL, d.cfg.TLS)
+		cert, err := transport.InspectDial(ictx, d.cfg.URL, d.cfg.TLS, d.cfg.Dial)
 		cancel()
 		tlsCheck.Cert = cert
 		var te *transport.TLSError
@@ -383,6 +400,14 @@ func (d *diag) authAndServiceMailbox(ctx context.Context) bool {
 		if ee.Diagnostics != "" {
 			auth.Evidence = append(auth.Evidence, "x-ms-diagnostics: "+ee.Diagnostics)
 		}
+		if d.cfg.Auth.Scheme == transport.SchemeNTLM {
+			// The NTLM library hides why a handshake failed; run it by hand to say.
+			hctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+			if herr := transport.NTLMHandshake(hctx, d.cfg.URL, d.opts); herr != nil {
+				auth.Evidence = append(auth.Evidence, "NTLM handshake: "+herr.Error())
+			}
+			cancel()
+		}
 		auth.Remediation = setup.Remediation(auth.Class, auth.Code, d.sit)
 	default:
 		a := attemptFromError(ferr, d.sit, "")
@@ -442,7 +467,7 @@ func (d *diag) impersonation(ctx context.Context) {
 
 func (d *diag) runTargets(ctx context.Context, targets []Target) ([]result.Mailbox, RunStats) {
 	p := &ewsProber{url: d.cfg.URL, opts: d.opts, version: d.version, write: d.cfg.WriteTest, now: d.cfg.Now, situation: d.sit}
-	return Run(ctx, p, targets, RunOptions{
+	return Run(ctx, d.exoProbes(p), targets, RunOptions{
 		Concurrency: d.cfg.Concurrency, Retries: d.cfg.Retries, MaxBackoff: d.cfg.MaxBackoff, Timeout: d.cfg.Timeout,
 	}, d.obs)
 }
