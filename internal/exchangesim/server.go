@@ -85,6 +85,8 @@ type Server struct {
 	throttled   map[string]bool    // throttle-once mailboxes already throttled
 	items       map[string][]*item // mailbox (lower case) → calendar items
 	nextConn    int64
+
+	exo atomic.Pointer[exoMode] // Exchange Online mode (exo.go), nil on-premises
 }
 
 type item struct {
@@ -264,6 +266,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Powered-By", "ASP.NET")
 	switch {
 	case strings.EqualFold(r.URL.Path, "/EWS/Exchange.asmx"):
+		if m := s.exo.Load(); m != nil {
+			s.serveEXO(w, r, m) // bearer tokens and Exchange Online policies (exo.go)
+			return
+		}
 		s.serveEWS(w, r)
 	case strings.EqualFold(r.URL.Path, "/EWS/Services.wsdl"):
 		s.serveWSDL(w, r)
