@@ -17,6 +17,7 @@ import (
 	"deputy/internal/profile"
 	"deputy/internal/report"
 	"deputy/internal/result"
+	"deputy/internal/setup"
 )
 
 func init() {
@@ -211,7 +212,7 @@ func execute(ctx context.Context, e *env, cfg impersonation.Config, f diagFlags)
 		printHuman(e.stdout, res)
 	}
 	if f.reportPath != "" {
-		if err := report.Write(f.reportPath, res, report.Options{}); err != nil {
+		if err := report.Write(f.reportPath, res, report.Options{Script: scriptFor(res)}); err != nil {
 			fmt.Fprintln(e.stderr, "deputy-cli: report:", err)
 			return exitFailed
 		}
@@ -269,4 +270,20 @@ func readMailboxFile(e *env, path string) ([]string, int) {
 		return nil, usageErr(e, "--mailboxes "+path+": no addresses found")
 	}
 	return imp.Addresses, exitOK
+}
+
+// scriptFor is the setup script for the diagnosed situation, for the report: the scope is
+// not in a result, so it is the generator's choice for the environment and account (or,
+// where no script can work, the explanation why).
+func scriptFor(r *result.Result) string {
+	s := setup.SituationFrom(r.Profile)
+	sc, err := setup.Generate(setup.KindFor(s), setup.InputFrom(s), false)
+	var re *setup.RetiredError
+	switch {
+	case errors.As(err, &re):
+		return re.Explanation
+	case err != nil:
+		return ""
+	}
+	return sc.Text
 }

@@ -185,3 +185,29 @@ func colons(hex string) string {
 	}
 	return b.String()
 }
+
+// Ctrl+C: in-flight work stops within a second, the partial result is printed, exit 3.
+func TestDiagnoseCancelled(t *testing.T) {
+	srv, err := exchangesim.Start(exchangesim.Demo(400), exchangesim.Options{Latency: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return map[string]string{"DEPUTY_PASSWORD": srv.Password}[k] }, isTTY: func(any) bool { return false }}
+	args := append([]string{"diagnose", "--url", srv.URL, "--pin-sha256", srv.SHA256, "--auth", "ntlm", "--user", srv.User, "--concurrency", "4"}, srv.Scenario().Targets()...)
+	interrupt, _ := ctx.Deadline()
+	code := run(ctx, e, args)
+	if late := time.Since(interrupt); late > time.Second {
+		t.Errorf("returned %s after the interrupt", late)
+	}
+	if code != exitCancelled {
+		t.Fatalf("exit %d, want 3\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "Cancelled: the results above are partial.") || !strings.Contains(out.String(), "passed") {
+		t.Fatalf("no partial result printed:\n%s", out.String())
+	}
+}
