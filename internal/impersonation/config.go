@@ -45,6 +45,13 @@ type Config struct {
 	Autodiscover        autodiscover.Options
 	// Dial overrides how connections are made (tests, curl-like --resolve).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Protocol is what the run proves: ProtocolEWS (default), ProtocolGraph, or
+	// ProtocolBoth (the EWS → Graph migration view). See graph.go.
+	Protocol string
+	// GraphURL is the Microsoft Graph root (default https://graph.microsoft.com).
+	GraphURL string
+	// GraphToken returns app-only tokens for https://graph.microsoft.com/.default.
+	GraphToken func(ctx context.Context) (string, error)
 }
 
 // ConfigError is a problem with the input: the CLI exits 2 on it, the window shows it
@@ -74,6 +81,7 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.graphDefaults()
 	if c.Profile.Environment == "" {
 		c.Profile.Environment = result.OnPrem
 	}
@@ -86,6 +94,9 @@ func (c *Config) defaults() {
 
 // Validate reports the first problem with the configuration.
 func (c *Config) Validate() error {
+	if err := c.validateGraph(); err != nil || c.Protocol == ProtocolGraph {
+		return err
+	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case strings.TrimSpace(c.URL) == "" && c.AutodiscoverAddress != "":

@@ -100,6 +100,9 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 	if cfg.Protocol == ProtocolBoth {
 		r.Migration = Migrate(r.Mailboxes)
 	}
+	if cfg.Protocol == ProtocolBoth {
+		r.Migration = Migrate(r.Mailboxes)
+	}
 	r.FinishedAt = cfg.Now().UTC().Truncate(time.Millisecond)
 	r.Tally()
 	if r.Cancelled && r.Verdict == result.Pass {
@@ -109,6 +112,9 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 }
 
 func (d *diag) run(ctx context.Context) {
+	if d.graphPlan(ctx) {
+		return
+	}
 	if d.graphPlan(ctx) {
 		return
 	}

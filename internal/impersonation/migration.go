@@ -1,0 +1,64 @@
+package impersonation
+
+import (
+	"strings"
+
+	"deputy/internal/result"
+)
+
+// Migration verdicts (MigrationAddress.Verdict).
+const (
+	VerdictBothReady = "both-ready"
+	VerdictEWSOnly   = "ews-only" // a migration blocker: works today, not after EWS ends
+	VerdictGraphOnly = "graph-only"
+	VerdictNeither   = "neither"
+)
+
+// Migrate compares, per address, the EWS and the Graph result of a run that proved both
+// protocols. An address proved by one protocol only counts as not ready on the other
+// (its class there is empty: not checked). Addresses keep the order of first appearance.
+func Migrate(mbx []result.Mailbox) *result.Migration {
+	mg := &result.Migration{Addresses: []result.MigrationAddress{}}
+	pos := map[string]int{}
+	seen := map[string]bool{} // address|protocol already taken (a room listed twice)
+	for _, m := range mbx {
+		k := strings.ToLower(m.Address)
+		if m.Protocol != result.EWS && m.Protocol != result.Graph || seen[k+"|"+m.Protocol] {
+			continue
+		}
+		seen[k+"|"+m.Protocol] = true
+		i, ok := pos[k]
+		if !ok {
+			i = len(mg.Addresses)
+			pos[k] = i
+			mg.Addresses = append(mg.Addresses, result.MigrationAddress{Address: m.Address})
+		}
+		class := m.Class
+		if m.Status == result.Skip {
+			class = "" // not checked (cancelled)
+		}
+		if m.Protocol == result.EWS {
+			mg.Addresses[i].EWS = class
+		} else {
+			mg.Addresses[i].Graph = class
+		}
+	}
+	for i := range mg.Addresses {
+		a := &mg.Addresses[i]
+		switch e, g := a.EWS == result.OK, a.Graph == result.OK; {
+		case e && g:
+			a.Verdict = VerdictBothReady
+			mg.BothReady++
+		case e:
+			a.Verdict = VerdictEWSOnly
+			mg.EWSOnly++
+		case g:
+			a.Verdict = VerdictGraphOnly
+			mg.GraphOnly++
+		default:
+			a.Verdict = VerdictNeither
+			mg.Neither++
+		}
+	}
+	return mg
+}
