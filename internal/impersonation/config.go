@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"deputy/internal/autodiscover"
+	"deputy/internal/oauth"
 	"deputy/internal/result"
 	"deputy/internal/transport"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	// this Config.
 	AutodiscoverAddress string
 	Autodiscover        autodiscover.Options
+	// OAuth, when set, signs in to Exchange Online with Entra ID tokens (app-only or
+	// delegated): it becomes the bearer token source and the plan gains the token,
+	// exo-policy and exo-timeline checks.
+	OAuth *oauth.Source
 	// Dial overrides how connections are made (tests, curl-like --resolve).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Protocol is what the run proves: ProtocolEWS (default), ProtocolGraph, or
@@ -89,6 +94,9 @@ func (c *Config) defaults() {
 	c.Profile.Auth = c.Auth.Scheme
 	if c.Profile.ServiceAccount == "" {
 		c.Profile.ServiceAccount = c.Auth.User
+	}
+	if c.OAuth != nil {
+		c.oauthDefaults()
 	}
 }
 
