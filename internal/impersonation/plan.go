@@ -100,9 +100,6 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 	if cfg.Protocol == ProtocolBoth {
 		r.Migration = Migrate(r.Mailboxes)
 	}
-	if cfg.Protocol == ProtocolBoth {
-		r.Migration = Migrate(r.Mailboxes)
-	}
 	r.FinishedAt = cfg.Now().UTC().Truncate(time.Millisecond)
 	r.Tally()
 	if r.Cancelled && r.Verdict == result.Pass {
@@ -112,9 +109,6 @@ func Diagnose(ctx context.Context, cfg Config, obs Observer) (*result.Result, er
 }
 
 func (d *diag) run(ctx context.Context) {
-	if d.graphPlan(ctx) {
-		return
-	}
 	if d.graphPlan(ctx) {
 		return
 	}
@@ -443,9 +437,7 @@ func (d *diag) authAndServiceMailbox(ctx context.Context) bool {
 			sm.Status, sm.Class = result.Fail, result.NoMailbox
 			sm.Summary = who + " has no mailbox. Impersonation itself can work without one, but the integrations this account serves (and their vendors' setup guides) require the service account to have its own licensed mailbox."
 		}
-		s := d.sit
-		s.Mailbox = who
-		sm.Remediation = setup.Remediation(sm.Class, sm.Code, s)
+		sm.Remediation = setup.Remediation(sm.Class, sm.Code, d.sit) // Mailbox "": the account itself
 	}
 	d.end(sm, s0)
 	return true

@@ -293,7 +293,9 @@ func accessDenied(code string, s Situation) fix {
 }
 
 func noMailbox(code string, s Situation) fix {
-	if s.aboutServiceAccount() || code == "ErrorMissingEmailAddress" {
+	// Under impersonation ErrorMissingEmailAddress is about the impersonated mailbox: the
+	// "account without a mailbox" is then the target, not the service account.
+	if s.aboutServiceAccount() {
 		if s.exo() {
 			return fix{why: plain(s.Account, "The service account") + " has no Exchange Online mailbox. Vendors require the service account to have its own mailbox: assign it a licence that includes an Exchange Online mailbox (not Kiosk/F1/F3 only: those are blocked from EWS since 30 June 2026).",
 				cmds: []string{"# After assigning the licence, wait for the mailbox to appear:", "Get-Mailbox -Identity " + s.account() + " | Format-List PrimarySmtpAddress,RecipientTypeDetails"}}
@@ -333,6 +335,9 @@ func transient(code string, s Situation) fix {
 }
 
 func authFailed(code string, s Situation) fix {
+	if code == "ErrorImpersonationFailed" {
+		return other(code, s) // the server's own server-to-server failure, not the password
+	}
 	if s.exo() {
 		why := "Exchange Online refused the credentials. Check the tenant ID and client ID, that the client secret or certificate has not expired, and that admin consent was granted for full_access_as_app (Office 365 Exchange Online). The x-ms-diagnostics reason in the evidence says which."
 		switch {

@@ -185,3 +185,30 @@ func TestClassTitle(t *testing.T) {
 		t.Errorf("unknown class title = %q", got)
 	}
 }
+
+// The fix names the right party: under impersonation a missing mailbox is the target's,
+// and ErrorImpersonationFailed is the server's own failure, not a wrong password.
+func TestRemediationNamesTheRightParty(t *testing.T) {
+	acct := Situation{Environment: result.OnPrem, Account: "svc-deputy@fabrikam.test"}
+	target := acct
+	target.Mailbox = "contractor.kim@fabrikam.test"
+	for _, tc := range []struct {
+		name        string
+		class       result.Class
+		code        string
+		s           Situation
+		want, avoid string
+	}{
+		{"target without mailbox", result.NoMailbox, "ErrorMissingEmailAddress", target, "contractor.kim@fabrikam.test has no mailbox", "Enable-Mailbox -Identity 'svc-deputy"},
+		{"service account without mailbox", result.NoMailbox, "ErrorMissingEmailAddress", acct, "svc-deputy@fabrikam.test has no mailbox", "contractor"},
+		{"server-to-server failure", result.AuthFailed, "ErrorImpersonationFailed", target, "server-to-server", "wrong password"},
+		{"wrong password", result.AuthFailed, "HTTP 401", acct, "wrong password", "server-to-server"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Remediation(tc.class, tc.code, tc.s)
+			if !strings.Contains(got, tc.want) || strings.Contains(got, tc.avoid) {
+				t.Fatalf("want %q and not %q in:\n%s", tc.want, tc.avoid, got)
+			}
+		})
+	}
+}
