@@ -18,8 +18,8 @@ import (
 // classCase is one mailbox of the classification table.
 type classCase struct {
 	mailbox graphsim.Mailbox
-	inScope bool   // in the app's RBAC for Applications scope
-	known   bool   // exists in the directory
+	inScope bool // in the app's RBAC for Applications scope
+	known   bool // exists in the directory
 	class   result.Class
 	code    string
 	msg     string // substring of the message
