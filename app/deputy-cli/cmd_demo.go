@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register("demo", "[--json] [--mailboxes N] [--write-test] [--rooms=false]", runDemo)
+	register("demo", "[--scenario demo|exo-demo] [--json] [--mailboxes N] [--write-test] [--rooms=false]", runDemo)
 }
 
 // runDemo starts the simulated Exchange in-process and diagnoses it end to end, exactly as
@@ -23,11 +23,22 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	var f diagFlags
 	f.register(fs)
 	n := fs.Int("mailboxes", 0, "N ordinary mailboxes instead of the ~40 demo ones")
-	auth := fs.String("auth", "ntlm", "basic|ntlm")
+	auth := fs.String("auth", "", "basic|ntlm (default ntlm); with --scenario exo-demo: oauth-app-secret (default)|oauth-app-cert|oauth-delegated|basic|ntlm")
+	scenario := fs.String("scenario", "demo", "demo (on-premises Exchange) or exo-demo (Exchange Online with Entra ID and OAuth)")
 	fs.Lookup("rooms").DefValue = "true"
 	f.rooms = true
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	switch *scenario {
+	case "exo-demo":
+		return runEXODemo(ctx, e, f, *auth)
+	case "demo":
+	default:
+		return usageErr(e, "--scenario must be demo or exo-demo")
+	}
+	if *auth == "" {
+		*auth = "ntlm"
 	}
 	srv, code := startSim(e, "demo", *n, exchangesim.Options{})
 	if code != exitOK {

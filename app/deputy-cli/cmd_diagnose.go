@@ -54,7 +54,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.url, "url", "", "EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx")
 	fs.StringVar(&f.autodiscover, "autodiscover", "", "find the EWS URL with Autodiscover from this `ADDRESS` (credentials go only to hosts in its domain)")
 	fs.StringVar(&f.environment, "environment", "", "onprem|exo (default onprem)")
-	fs.StringVar(&f.auth, "auth", "", "basic|ntlm (default ntlm)")
+	fs.StringVar(&f.auth, "auth", "", "basic|ntlm|oauth-app-secret|oauth-app-cert|oauth-delegated (default ntlm; OAuth is Exchange Online)")
 	fs.StringVar(&f.user, "user", "", "service account: UPN (svc@contoso.com) or DOMAIN\\user")
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin (else $DEPUTY_PASSWORD)")
 	fs.StringVar(&f.serviceMailbox, "service-mailbox", "", "the service account's own mailbox address")
@@ -62,6 +62,8 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.pin, "pin-sha256", "", "trust the server certificate with this SHA-256 fingerprint (hex, colons optional)")
 	fs.StringVar(&f.caFile, "ca-file", "", "trust this PEM CA bundle in addition to the system's")
 	fs.BoolVar(&f.allowHTTP, "allow-http", false, "allow a plain http:// URL (lab only: credentials travel unencrypted)")
+	var of oauthFlags
+	of.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: deputy-cli diagnose [flags] [MAILBOX...]\n\nProves that the service account can impersonate every mailbox.\nExit: 0 all pass, 1 something failed, 2 usage/input error, 3 cancelled.\n\nFlags:")
 		fs.PrintDefaults()
@@ -166,6 +168,11 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 		cfg.Auth.Password = pw
 	} else if pw := e.getenv("DEPUTY_PASSWORD"); pw != "" {
 		cfg.Auth.Password = pw
+	}
+	if isOAuth(cfg.Auth.Scheme) {
+		if code := setupOAuth(ctx, e, &cfg, of, f.profileName, cfg.Auth.Password); code != exitOK {
+			return code
+		}
 	}
 	return execute(ctx, e, cfg, f)
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("sim", "[--listen ADDR] [--scenario demo|FILE] [--latency D] [--mailboxes N] [--http]", runSim)
+	register("sim", "[--listen ADDR] [--scenario demo|exo-demo|FILE] [--latency D] [--mailboxes N] [--http]", runSim)
 }
 
 // runSim serves the simulated Exchange until interrupted. Its first stdout line is JSON
@@ -19,7 +19,7 @@ func runSim(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
-	scenario := fs.String("scenario", "demo", "demo, or a scenario JSON file")
+	scenario := fs.String("scenario", "demo", "demo, exo-demo (Exchange Online with Entra ID), or a scenario JSON file")
 	latency := fs.Duration("latency", 0, "added latency per EWS request")
 	n := fs.Int("mailboxes", 0, "with the demo scenario: N ordinary mailboxes instead of the ~40 demo ones")
 	plain := fs.Bool("http", false, "serve plain HTTP instead of HTTPS")
@@ -28,6 +28,9 @@ func runSim(ctx context.Context, e *env, args []string) int {
 	}
 	if fs.NArg() > 0 {
 		return usageErr(e, "sim takes no arguments")
+	}
+	if *scenario == "exo-demo" {
+		return runEXOSim(ctx, e, exchangesim.Options{Listen: *listen, Latency: *latency, PlainHTTP: *plain})
 	}
 	srv, code := startSim(e, *scenario, *n, exchangesim.Options{Listen: *listen, Latency: *latency, PlainHTTP: *plain})
 	if code != exitOK {
