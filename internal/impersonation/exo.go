@@ -522,7 +522,8 @@ func (w *exoWorker) Probe(ctx context.Context, ts []Target) []Attempt {
 func (d *diag) explainEXO(m *result.Mailbox, ee *ews.Error, address string) {
 	src := d.cfg.OAuth
 	if ee.Diagnostics != "" {
-		m.Message += " (x-ms-diagnostics: " + ee.Diagnostics + ")"
+		// The server's reason first: it is what the admin needs to read.
+		m.Message = "x-ms-diagnostics: " + ee.Diagnostics + " — " + m.Message
 	}
 	switch {
 	case ee.HTTPStatus == 403:
