@@ -48,19 +48,6 @@ func (n *node) child(local string) *node {
 	return nil
 }
 
-func (n *node) children(local string) []*node {
-	if n == nil {
-		return nil
-	}
-	var out []*node
-	for _, k := range n.Kids {
-		if k.Local == local {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func (n *node) text() string {
 	if n == nil {
 		return ""
@@ -323,7 +310,6 @@ var (
 	errInternal           = itemError{Code: "ErrorInternalServerError", Text: "An internal server error occurred. The operation failed."}
 	errMissingEmail       = itemError{Code: "ErrorMissingEmailAddress", Text: "When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folder Ids."}
 	errItemNotFound       = itemError{Code: "ErrorItemNotFound", Text: "The specified object was not found in the store."}
-	errFolderNotFound     = itemError{Code: "ErrorFolderNotFound", Text: "The specified folder could not be found in the store."}
 	errInvalidIDMalformed = itemError{Code: "ErrorInvalidIdMalformed", Text: "Id is malformed."}
 	errInvalidSMTPItem    = itemError{Code: "ErrorInvalidSmtpAddress", Text: "The SMTP address format is invalid."}
 	errNoResults          = itemError{Code: "ErrorNameResolutionNoResults", Text: "No results were found."}

@@ -378,14 +378,6 @@ func (d *pdfDoc) fix(ps []para, note string, w float64) {
 	}
 }
 
-func (d *pdfDoc) label(s string) {
-	d.Ln(1.5)
-	d.font("B", 8)
-	d.color(colMuted)
-	d.CellFormat(contW, 5, s, "", 1, "L", false, 0, "")
-	d.color(colInk)
-}
-
 func (d *pdfDoc) checks() {
 	d.AddPage()
 	d.heading("Checks")

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	//lint:ignore SA1019 NTLM is defined on MD4 (MS-NLMP NTOWFv2); no other hash can verify it
 	"golang.org/x/crypto/md4"
 )
 
