@@ -2,8 +2,15 @@ package impersonation_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +21,8 @@ import (
 	"deputy/internal/oauth"
 	"deputy/internal/result"
 	"deputy/internal/transport"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // nov23 is "today" for the tests: after the 1 Oct 2026 block, before the 1 Apr 2027 end.
@@ -107,6 +116,7 @@ func TestEXOAppOnlyEndToEnd(t *testing.T) {
 		{"RBAC-scoped app, certificate PEM", oauth.Config{Mode: oauth.ModeAppCert, CertPEM: s.X.CertPEM}, false, result.Warn},
 		{"tenant-wide consent", oauth.Config{ClientID: exchangesim.EXODemoConsentedID}, true, result.Warn},
 		{"tenant by domain", oauth.Config{Tenant: exchangesim.EXODemoTenant}, false, result.Warn},
+		{"RBAC-scoped app, certificate PFX with password", oauth.Config{Mode: oauth.ModeAppCert, PFX: pfxOf(t, s.X.CertPEM, "pfx-Pa55"), PFXPassword: "pfx-Pa55"}, false, result.Warn},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +155,52 @@ func TestEXOAppOnlyEndToEnd(t *testing.T) {
 				t.Errorf("token remediation lacks the admin consent URL: %s", tok.Remediation)
 			}
 		})
+	}
+}
+
+// pfxOf re-packs a PEM certificate and key as a password-protected PFX, as
+// Export-PfxCertificate writes them.
+func pfxOf(t *testing.T, pemData []byte, password string) []byte {
+	t.Helper()
+	c, err := oauth.LoadCertificate(pemData, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pkcs12.Modern.Encode(c.Key, c.Chain[0], nil, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// expiredPEM is a self-signed certificate that expired yesterday, with its key.
+func expiredPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "old app cert"}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalPKCS8PrivateKey(key)
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+}
+
+// An expired certificate is refused before anything is sent, with a clear message.
+func TestEXOExpiredCertificate(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, nil)
+	hc, _ := oauth.NewHTTPClient(transport.TLSOptions{PinSHA256: s.SHA256}, 10*time.Second)
+	_, err := oauth.NewSource(oauth.Config{Mode: oauth.ModeAppCert, Authority: s.Authority, Tenant: s.Tenant, ClientID: exchangesim.EXODemoAppID, CertPEM: expiredPEM(t), HTTPClient: hc})
+	var ce *oauth.CertError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "expired on") || !strings.Contains(err.Error(), "thumbprint") {
+		t.Fatalf("want a clear *CertError, got %v", err)
+	}
+	if s.Entra.TokenRequests() != 0 {
+		t.Fatal("Entra ID was contacted with an expired certificate")
 	}
 }
 
