@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +14,9 @@ import (
 	"time"
 
 	"deputy/internal/exchangesim"
+	"deputy/internal/oauth"
 	"deputy/internal/result"
+	"deputy/internal/transport"
 )
 
 type exoSimInfo struct{ URL, SHA256, Authority, Tenant, ClientID, ClientSecret string }
@@ -148,5 +152,65 @@ func TestDemoEXO(t *testing.T) {
 				t.Errorf("no %s mailbox in the %s demo", want, auth)
 			}
 		})
+	}
+}
+
+// Device code from the CLI: the code is shown on stderr, a "person" enters it on the
+// verification page, the diagnosis then runs with the user's token.
+func TestDiagnoseDeviceCode(t *testing.T) {
+	s := startEXOSim(t)
+	pr, pw := io.Pipe()
+	var out strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: pw, getenv: func(string) string { return "" }, isTTY: func(any) bool { return false }}
+	hc, err := oauth.NewHTTPClient(transport.TLSOptions{PinSHA256: s.SHA256}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) > 4 && strings.Contains(sc.Text(), "enter the code") {
+				page, code := f[len(f)-8], f[len(f)-3]
+				resp, err := hc.PostForm(page, url.Values{"user_code": {code}})
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("verification page answered %d", resp.StatusCode)
+					}
+				}
+				approved <- err
+				if err != nil {
+					cancel()
+				}
+			}
+		}
+	}()
+	code := run(ctx, e, []string{"diagnose", "--auth", "oauth-delegated", "--device-code", "--tenant", s.Tenant,
+		"--client-id", exchangesim.EXODemoPublicID, "--authority", s.Authority, "--pin-sha256", s.SHA256, "--url", s.URL,
+		"--json", "--progress", "none", "anna.berg@fabrikam.test"})
+	pw.Close()
+	select {
+	case err := <-approved:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("no device code was shown")
+	}
+	var r result.Result
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	for _, c := range r.Checks {
+		if c.ID == result.CheckToken && (c.Status != result.Pass || !strings.Contains(c.Summary, exchangesim.EXODemoUser)) {
+			t.Fatalf("token check %+v", c)
+		}
+	}
+	if len(r.Mailboxes) != 1 || r.Mailboxes[0].Class != result.NoImpersonationRight {
+		t.Fatalf("%+v", r.Mailboxes)
 	}
 }
