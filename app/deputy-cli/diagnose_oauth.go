@@ -63,6 +63,9 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 		}
 		oc.Cloud, certFile, profileID = p.Cloud, p.CertFile, p.ID
 		keys = secret.New()
+		if p.EWSURL == "" && cfg.URL == p.URL() {
+			cfg.URL = "" // the cloud's EWS endpoint, set below (GCC High, DoD and China differ)
+		}
 	}
 	if o.tenant != "" {
 		oc.Tenant = o.tenant

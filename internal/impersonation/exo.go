@@ -170,8 +170,14 @@ func (d *diag) tokenCheck(ctx context.Context) bool {
 	src := d.cfg.OAuth
 	cloud := src.Cloud()
 	c.Evidence = append(c.Evidence, "authority: "+src.Authority(), "client ID: "+src.ClientID(), "scope: "+strings.Join(src.Scopes(), " "))
+	var warnings []string
+	var rem []string
 	if ci := src.Certificate(); ci != nil {
 		c.Evidence = append(c.Evidence, fmt.Sprintf("certificate: %s, thumbprint %s, valid until %s", ci.Subject, ci.Thumbprint, ci.NotAfter.UTC().Format("2006-01-02")))
+		if left := ci.NotAfter.Sub(d.cfg.Now()); left < 30*24*time.Hour {
+			warnings = append(warnings, fmt.Sprintf("the app's certificate expires in %d days", int(left.Hours()/24)))
+			rem = append(rem, "Renew the certificate now: create a new one, upload its public part under App registrations → "+src.ClientID()+" → Certificates & secrets (thumbprint "+ci.Thumbprint+" is the old one), and switch the profile to it; keep both registered until every installation uses the new one.")
+		}
 	}
 	// A delegated sign-in may wait for a person in a browser: give it minutes, not the
 	// per-request timeout.
@@ -212,8 +218,7 @@ func (d *diag) tokenCheck(ctx context.Context) bool {
 	}
 	cl := src.Claims()
 	c.Evidence = append(c.Evidence, claimLines(cl)...)
-	var problems, warnings []string
-	var rem []string
+	var problems []string
 	if !cloud.IsEXOAudience(cl.Aud) {
 		problems = append(problems, fmt.Sprintf("the token is for %q, not Exchange Online (%s): Exchange answers 401 with x-ms-diagnostics 2000003 invalid_resource", cl.Aud, cloud.EWSResource))
 		rem = append(rem, "Ask for a token for "+cloud.EWSResource+"/.default (app-only) or "+cloud.EWSResource+"/"+oauth.ScopeEWSAccessAsUser+" (delegated); a Microsoft Graph token does not work for EWS.")

@@ -174,20 +174,44 @@ func pfxOf(t *testing.T, pemData []byte, password string) []byte {
 }
 
 // expiredPEM is a self-signed certificate that expired yesterday, with its key.
-func expiredPEM(t *testing.T) []byte {
+func expiredPEM(t *testing.T) []byte { return certPEMValid(t, -24*time.Hour) }
+
+// certPEMValid is a self-signed certificate (and key) valid until now+left.
+func certPEMValid(t *testing.T, left time.Duration) []byte {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "old app cert"}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app cert"}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(left)}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kd, _ := x509.MarshalPKCS8PrivateKey(key)
 	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+}
+
+// A certificate that expires soon works and is flagged.
+func TestEXOCertificateExpiringSoon(t *testing.T) {
+	soon := certPEMValid(t, 10*24*time.Hour)
+	c, err := oauth.LoadCertificate(soon, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Chain[0].Raw})
+	s := startEXO(t, exchangesim.Options{}, func(x *exchangesim.EXOScenario) {
+		x.EXO.Entra.Tenants[0].Apps[1].Certificates = []string{string(pub)} // the consented app
+	})
+	r := diagnose(t, exoConfig(t, s, oauth.Config{Mode: oauth.ModeAppCert, ClientID: exchangesim.EXODemoConsentedID, CertPEM: soon}, "anna.berg@fabrikam.test"))
+	tok := check(t, r, result.CheckToken)
+	if tok.Status != result.Warn || !strings.Contains(tok.Summary, "certificate expires in ") || !strings.Contains(tok.Remediation, c.Info().Thumbprint) {
+		t.Fatalf("%s %q\n%s", tok.Status, tok.Summary, tok.Remediation)
+	}
+	if check(t, r, result.CheckImpersonation).Status != result.Pass {
+		t.Fatal(ids(r))
+	}
 }
 
 // An expired certificate is refused before anything is sent, with a clear message.
