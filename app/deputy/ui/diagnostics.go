@@ -14,7 +14,7 @@ import (
 	"deputy/internal/result"
 )
 
-var columnWidths = [numColumns]float32{96, 250, 64, 170, 210, 76, 48}
+var columnWidths = [numColumns]float32{92, 250, 60, 190, 250, 80, 56}
 
 // statusIcon pairs every status with its own shape, not only a colour.
 func statusIcon(s result.Status) fyne.Resource {
@@ -49,7 +49,6 @@ type DiagnosticsView struct {
 	progress            *widget.Label
 	verdict             *widget.Label
 	verdictIcon         *widget.Icon
-	target              *widget.Label
 
 	checks      []result.Check
 	checkList   *widget.List
@@ -108,9 +107,6 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.verdict.TextStyle.Bold = true
 	d.verdict.Wrapping = fyne.TextWrapWord
 	d.verdictIcon = widget.NewIcon(nil)
-	d.target = widget.NewLabel("")
-	d.target.Truncation = fyne.TextTruncateEllipsis
-	d.target.Importance = widget.LowImportance
 
 	d.checkList = widget.NewList(
 		func() int { return len(d.checks) },
@@ -218,8 +214,9 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.search.SetPlaceHolder("Search mailbox, code, message")
 	d.search.OnChanged = func(string) { d.applyFilter() }
 	d.count = widget.NewLabel("")
-	d.detail = mono()
-	d.detail.SetText("Select a mailbox to see the server's answer and the fix.")
+	d.detail = widget.NewLabel("Select a mailbox to see the server's answer and the fix.")
+	d.detail.Wrapping = fyne.TextWrapWord
+	d.detail.Selectable = true
 	d.copyDet = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { d.copy(d.detail.Text) })
 	d.copyDet.Hide()
 
@@ -243,9 +240,10 @@ func heading(s string) *widget.Label {
 }
 
 func (d *DiagnosticsView) layout() fyne.CanvasObject {
-	controls := container.NewHBox(d.Run, d.Cancel, d.Export)
-	progress := container.NewBorder(nil, nil, controls, nil, container.NewVBox(d.bar, d.progress))
-	top := container.NewVBox(d.target, progress, container.NewBorder(nil, nil, d.verdictIcon, nil, d.verdict))
+	// One row of controls with the bar beside them; the numbers and the verdict below.
+	controls := container.NewBorder(nil, nil, container.NewHBox(d.Run, d.Cancel, d.Export), nil,
+		container.NewVBox(layout.NewSpacer(), d.bar, layout.NewSpacer()))
+	top := container.NewVBox(controls, d.progress, container.NewBorder(nil, nil, d.verdictIcon, nil, d.verdict))
 
 	checkDetail := container.NewVBox(
 		container.NewBorder(nil, nil, d.checkIcon, nil, d.checkTitle), d.checkText,
@@ -256,16 +254,16 @@ func (d *DiagnosticsView) layout() fyne.CanvasObject {
 	checks := container.NewHSplit(
 		container.NewBorder(heading("Checks"), nil, nil, nil, d.checkList),
 		container.NewVScroll(checkDetail))
-	checks.Offset = 0.42
+	checks.Offset = 0.4
 
 	filters := container.NewBorder(nil, nil, container.NewHBox(heading("Mailboxes"), d.statusSel, d.classSel),
 		d.count, d.search)
-	mbDetail := container.NewBorder(container.NewHBox(heading("Selected mailbox"), layout.NewSpacer(), d.copyDet),
-		nil, nil, nil, container.NewVScroll(d.detail))
-	mailboxes := container.NewHSplit(d.table, mbDetail)
-	mailboxes.Offset = 0.68
+	// The detail sits under the table, full width, so every column of the table fits.
+	mbDetail := container.NewBorder(nil, nil, nil, container.NewVBox(d.copyDet), container.NewVScroll(d.detail))
+	mailboxes := container.NewVSplit(d.table, mbDetail)
+	mailboxes.Offset = 0.66
 	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, mailboxes))
-	body.Offset = 0.4
+	body.Offset = 0.36
 	return container.NewBorder(top, nil, nil, nil, body)
 }
 
@@ -504,11 +502,6 @@ func (d *DiagnosticsView) Apply(u RunUpdate) {
 		d.bar.SetValue(u.Progress.Fraction())
 	}
 	d.progress.SetText(u.Progress.Text())
-}
-
-// SetTarget names the profile and endpoint being diagnosed.
-func (d *DiagnosticsView) SetTarget(name, url string) {
-	d.target.SetText(fmt.Sprintf("Profile “%s” — %s", name, url))
 }
 
 // ProgressText is the line under the progress bar.

@@ -103,7 +103,7 @@ func TestDiagnosticsFilterSortDetail(t *testing.T) {
 	d.SelectMailbox(0)
 	sel, _ := d.Model.Row(0)
 	det := d.MailboxDetailText()
-	for _, want := range []string{sel.Address, "impersonation-denied", "ErrorImpersonationDenied", "Attempts:  1", "permission to impersonate"} {
+	for _, want := range []string{sel.Address, "impersonation-denied", "ErrorImpersonationDenied", "Attempts: 1", "permission to impersonate"} {
 		if !strings.Contains(det, want) {
 			t.Errorf("detail pane lacks %q:\n%s", want, det)
 		}

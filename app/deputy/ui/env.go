@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"deputy/internal/autodiscover"
 	"deputy/internal/impersonation"
 	"deputy/internal/result"
 )
@@ -54,8 +55,8 @@ type Env struct {
 	Export func(path string, r *result.Result) error
 	// ExportFormats are the extensions Export understands, first = default.
 	ExportFormats []string
-	// Discover finds the EWS URL for an address (Autodiscover); nil: not available yet.
-	Discover func(ctx context.Context, address, user, password string) (string, error)
+	// Discover finds the EWS URL for an address (Autodiscover); nil: not available.
+	Discover func(ctx context.Context, address string, o autodiscover.Options) (*autodiscover.Result, error)
 	// Ticker paces UI updates during a run (FlushInterval when nil).
 	Ticker func() (<-chan time.Time, func())
 	Now    func() time.Time

@@ -169,7 +169,7 @@ func NewProfileForm() *ProfileForm {
 		return &widget.FormItem{Text: label, Widget: container.NewVBox(w, e), HintText: hint}
 	}
 	urlRow := container.NewBorder(nil, nil, nil, f.find, f.url)
-	mbButtons := container.NewBorder(nil, nil, f.importCSV, nil, f.importInfo)
+	mbButtons := container.NewBorder(nil, nil, container.NewVBox(f.importCSV), nil, f.importInfo)
 	caRow := container.NewBorder(nil, nil, nil, f.caBrowse, f.caFile)
 
 	f.head = []*widget.FormItem{

@@ -243,23 +243,23 @@ func statusLabel(s result.Status) string {
 // MailboxDetail is the text of the detail pane for one mailbox.
 func MailboxDetail(r result.Mailbox) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Mailbox:   %s (%s)\n", r.Address, r.Kind)
-	fmt.Fprintf(&b, "Status:    %s\n", statusLabel(r.Status))
-	fmt.Fprintf(&b, "Class:     %s\n", r.Class)
+	fmt.Fprintf(&b, "%s (%s) — %s", r.Address, r.Kind, statusLabel(r.Status))
+	if r.Class != "" {
+		fmt.Fprintf(&b, " — class %s", r.Class)
+	}
 	if r.Code != "" {
-		fmt.Fprintf(&b, "Code:      %s\n", r.Code)
+		fmt.Fprintf(&b, " — code %s", r.Code)
 	}
-	fmt.Fprintf(&b, "Read:      %s    Write: %s\n", statusLabel(r.Read), statusLabel(r.Write))
-	fmt.Fprintf(&b, "Attempts:  %d    Latency: %d ms", r.Attempts, r.LatencyMs)
+	fmt.Fprintf(&b, "\nRead: %s · Write: %s · Attempts: %d · Latency: %d ms",
+		statusLabel(r.Read), statusLabel(r.Write), r.Attempts, r.LatencyMs)
 	if r.BackoffMs > 0 {
-		fmt.Fprintf(&b, "    Server back-off: %d ms", r.BackoffMs)
+		fmt.Fprintf(&b, " · Server back-off: %d ms", r.BackoffMs)
 	}
-	b.WriteString("\n")
 	if r.Message != "" {
-		fmt.Fprintf(&b, "\nMessage:\n%s\n", r.Message)
+		fmt.Fprintf(&b, "\nServer said: %s", r.Message)
 	}
 	if r.Remediation != "" {
-		fmt.Fprintf(&b, "\nRemediation:\n%s\n", r.Remediation)
+		fmt.Fprintf(&b, "\nFix: %s", r.Remediation)
 	}
 	return b.String()
 }

@@ -84,6 +84,13 @@ func TestTryTheDemo(t *testing.T) {
 	if strings.Contains(string(b), exchangesim.DemoPassword) {
 		t.Fatal("the export contains the password")
 	}
+	html := filepath.Join(t.TempDir(), "demo.html")
+	if err := h.u.ExportTo(html); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "ceo@fabrikam.test") || strings.Contains(string(b), exchangesim.DemoPassword) {
+		t.Fatal("the HTML report should list the mailboxes and never the password")
+	}
 	if err := h.u.ExportTo(filepath.Join(t.TempDir(), "demo.docx")); err == nil {
 		t.Fatal("an unknown export format must be refused")
 	}

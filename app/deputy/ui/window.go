@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"deputy/internal/autodiscover"
 	"deputy/internal/impersonation"
 	"deputy/internal/profile"
 	"deputy/internal/result"
@@ -114,10 +115,10 @@ func New(w fyne.Window, env Env) *Window {
 	u.listNote.Importance = widget.WarningImportance
 	u.listNote.Hide()
 	u.newBtn = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() { u.Guard(u.NewProfile) })
-	u.dupBtn = widget.NewButtonWithIcon("Duplicate", theme.ContentCopyIcon(), func() { u.Guard(u.Duplicate) })
-	u.delBtn = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), u.confirmDelete)
+	u.dupBtn = widget.NewButton("Duplicate", func() { u.Guard(u.Duplicate) })
+	u.delBtn = widget.NewButton("Delete", u.confirmDelete)
 	left := container.NewBorder(heading("Profiles"),
-		container.NewVBox(u.listNote, container.NewGridWithColumns(3, u.newBtn, u.dupBtn, u.delBtn)),
+		container.NewVBox(u.listNote, u.newBtn, container.NewGridWithColumns(2, u.dupBtn, u.delBtn)),
 		nil, nil, u.list)
 
 	u.title = widget.NewLabel("")
@@ -128,7 +129,7 @@ func New(w fyne.Window, env Env) *Window {
 	u.tabs = container.NewAppTabs(u.formTab, u.diagTab)
 	right := container.NewBorder(u.title, nil, nil, nil, u.tabs)
 	split := container.NewHSplit(left, right)
-	split.Offset = 0.2
+	split.Offset = 0.18
 	u.main = split
 	u.welcome = u.buildWelcome()
 	u.root = container.NewStack(u.main, u.welcome)
@@ -686,11 +687,13 @@ func (u *Window) find() {
 		addr = v.User
 	}
 	if addr == "" {
-		u.form.SetStatus("Find needs an address: fill in the service account (UPN) or its mailbox first.", widget.WarningImportance)
+		u.form.SetStatus("Find needs an address: fill in the service account's mailbox (or a UPN) first.", widget.WarningImportance)
 		return
 	}
 	pw, _ := u.form.Password()
 	id := u.Current().ID
+	pin, _ := NormalizePin(v.PinSHA256)
+	u.form.find.Disable()
 	u.form.SetStatus("Looking up the EWS URL for "+addr+" (Autodiscover)…", widget.MediumImportance)
 	go func() {
 		if pw == "" && id != "" && u.env.Keychain != nil {
@@ -698,18 +701,53 @@ func (u *Window) find() {
 			pw, _ = u.env.Keychain.Get(ctx, id)
 			cancel()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		found, err := u.env.Discover(ctx, addr, v.User, pw)
+		o := autodiscover.Options{
+			TLS:     transport.TLSOptions{PinSHA256: pin, CAFile: v.CAFile},
+			Confirm: u.confirmHost,
+			OnStep: func(s autodiscover.Step) {
+				fyne.Do(func() {
+					u.form.SetStatus("Autodiscover: "+s.Method+" "+s.URL+" — "+s.Outcome, widget.MediumImportance)
+				})
+			},
+		}
+		if pw != "" && v.User != "" {
+			o.Auth = transport.Auth{Scheme: v.Auth, User: v.User, Password: pw}
+		}
+		res, err := u.env.Discover(ctx, addr, o)
 		fyne.Do(func() {
-			if err != nil {
-				u.form.SetStatus("Autodiscover did not find the EWS URL: "+err.Error(), widget.DangerImportance)
+			u.form.find.Enable()
+			if err != nil || res == nil || res.EWSURL == "" {
+				msg := "Autodiscover did not find the EWS URL"
+				if err != nil {
+					msg += ": " + err.Error()
+				}
+				u.form.SetStatus(msg+". Enter the URL by hand (usually https://mail.<domain>/EWS/Exchange.asmx).", widget.DangerImportance)
 				return
 			}
-			u.form.SetURL(found)
-			u.form.SetStatus("Autodiscover found "+found, widget.SuccessImportance)
+			u.form.SetURL(res.EWSURL)
+			u.form.SetStatus("Autodiscover found "+res.EWSURL+" via "+res.Via, widget.SuccessImportance)
 		})
 	}()
+}
+
+// confirmHost asks, on the UI goroutine, before Autodiscover sends credentials to a host
+// outside the address's domain; it runs on Discover's goroutine and waits for the answer.
+func (u *Window) confirmHost(ctx context.Context, host string) bool {
+	answer := make(chan bool, 1)
+	fyne.Do(func() {
+		u.ask("Send credentials to "+host+"?",
+			"Autodiscover was redirected to "+host+", which is outside the mailbox's domain. "+
+				"Send the service account's credentials there? Answer No unless you know this host belongs to your organisation.",
+			[]string{"No", "Yes, send"}, func(a string) { answer <- a == "Yes, send" })
+	})
+	select {
+	case ok := <-answer:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Run diagnoses the profile in the form (Enter on the Diagnostics tab).
@@ -740,7 +778,6 @@ func (u *Window) run(password string) {
 	u.cancelRun, u.runDone = cancel, done
 	u.tabs.Select(u.diagTab)
 	u.diag.Start(u.env.now())
-	u.diag.SetTarget(v.Name, v.URL)
 	co := NewCoalescer(u.diag.Apply, fyne.Do)
 	tick, stopTick := u.env.ticker()
 	flushCtx, stopFlush := context.WithCancel(context.Background())

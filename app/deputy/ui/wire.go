@@ -2,12 +2,11 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 
+	"deputy/internal/autodiscover"
 	"deputy/internal/exchangesim"
 	"deputy/internal/impersonation"
+	"deputy/internal/report"
 	"deputy/internal/result"
 	"deputy/internal/secret"
 )
@@ -52,31 +51,6 @@ func StartDemoServer() (*DemoServer, error) {
 	}, nil
 }
 
-// WriteJSON writes r as indented deputy.diagnostics/v1 JSON, atomically.
-func WriteJSON(path string, r *result.Result) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".deputy-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // DefaultEnv wires the window to the real core packages; profiles live in dir
 // ("" = the standard location).
 func DefaultEnv(version string, store ProfileStore) Env {
@@ -85,8 +59,9 @@ func DefaultEnv(version string, store ProfileStore) Env {
 		Keychain:      SecretKeychain{S: secret.New()},
 		Diagnose:      impersonation.Diagnose,
 		StartDemo:     StartDemoServer,
-		Export:        WriteJSON,
-		ExportFormats: []string{".json"},
+		Export:        func(path string, r *result.Result) error { return report.Write(path, r, report.Options{}) },
+		ExportFormats: []string{".html", ".pdf", ".json"},
+		Discover:      autodiscover.Discover,
 		Version:       version,
 	}
 }
