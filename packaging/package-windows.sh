@@ -14,11 +14,23 @@
 # only (the suffix keeps it out of any other GOOS/GOARCH build even if a kill -9 leaves it).
 #
 # Signing: DEPUTY_SIGN_PFX (path to a .pfx/.p12) + DEPUTY_SIGN_PASSWORD, optional
-# DEPUTY_SIGN_TIMESTAMP (RFC 3161 URL). Without DEPUTY_SIGN_PFX a throwaway self-signed
+# DEPUTY_SIGN_TIMESTAMP (RFC 3161 URL), optional DEPUTY_SIGN_CAFILE (verify against this CA
+# instead of the system's, for an enterprise CA). Without DEPUTY_SIGN_PFX a throwaway self-signed
 # code-signing certificate is made so signing and verification always run.
+#
+# DEPUTY_BUILD_REF=<git ref> (e.g. HEAD, v0.1.0) builds that commit, exported with
+# `git archive` into packaging/build/src, instead of the working tree: for release builds,
+# and for a tree where other work in progress does not compile.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+src=.
+if [[ -n ${DEPUTY_BUILD_REF:-} ]]; then
+  src=packaging/build/src
+  rm -rf "$src" && mkdir -p "$src"
+  git archive --format=tar "$DEPUTY_BUILD_REF" | tar -x -C "$src"
+  echo "package-windows: building $DEPUTY_BUILD_REF ($(git rev-parse --short "$DEPUTY_BUILD_REF")) from $src"
+fi
 win=packaging/windows
 dist=dist
 build=packaging/build/package
@@ -32,7 +44,7 @@ step() { echo "package-windows: $* ($(( $(date +%s) - t_start )) s)"; }
 
 # --- identity from FyneApp.toml --------------------------------------------------------
 toml() { # toml KEY -> value of the first `KEY = "..."` or `KEY = n`
-  sed -nE "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"?([^\"]*)\"?[[:space:]]*$/\1/p" FyneApp.toml | head -n1
+  sed -nE "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"?([^\"]*)\"?[[:space:]]*$/\1/p" "$src/FyneApp.toml" | head -n1
 }
 NAME=$(toml Name); ID=$(toml ID); VERSION=$(toml Version); BUILD=$(toml Build); WEBSITE=$(toml Website)
 BUILD=${BUILD:-0}
@@ -51,6 +63,7 @@ step "$NAME $VERSION (build $BUILD, id $ID)"
 
 rm -rf "$dist" "$build"
 mkdir -p "$dist" "$build"
+dist=$root/dist
 
 # --- resources (.syso) --------------------------------------------------------------------
 sysos=()
@@ -79,19 +92,19 @@ syso() { # syso PKGDIR EXE KIND DESCRIPTION
   cp "$d/res.syso" "$out"
 }
 
-syso app/deputy Deputy.exe gui "$NAME - prove an Exchange impersonation service account"
-syso app/deputy-cli deputy-cli.exe cli "$NAME console - prove an Exchange impersonation service account"
+syso "$src/app/deputy" Deputy.exe gui "$NAME - prove an Exchange impersonation service account"
+syso "$src/app/deputy-cli" deputy-cli.exe cli "$NAME console - prove an Exchange impersonation service account"
 
 # --- build ------------------------------------------------------------------------------
 # -trimpath: no build paths in the binaries; -s -w: no symbol tables (panics still show
 # function names and lines). The cgo build of Fyne/GLFW is the slow part (~7 min cold).
 step "building deputy-cli.exe"
-CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -ldflags "-s -w" \
-  -o "$dist/deputy-cli.exe" ./app/deputy-cli
+(cd "$src" && CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -ldflags "-s -w" \
+  -o "$dist/deputy-cli.exe" ./app/deputy-cli)
 step "building Deputy.exe (cgo, mingw-w64)"
-CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
+(cd "$src" && CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
   "$GO" build -trimpath -tags migrated_fynedo -ldflags "-s -w -H=windowsgui" \
-  -o "$dist/Deputy.exe" ./app/deputy
+  -o "$dist/Deputy.exe" ./app/deputy)
 cleanup; sysos=()
 step "built"
 
@@ -103,6 +116,8 @@ if [[ -n ${DEPUTY_SIGN_PFX:-} ]]; then
   [[ -r $DEPUTY_SIGN_PFX ]] || { echo "package-windows: DEPUTY_SIGN_PFX=$DEPUTY_SIGN_PFX is not readable" >&2; exit 2; }
   pfx=$DEPUTY_SIGN_PFX
   printf '%s' "${DEPUTY_SIGN_PASSWORD:-}" >"$pass_file"
+  # A certificate from an internal (enterprise) CA verifies against that CA, not the system's.
+  [[ -n ${DEPUTY_SIGN_CAFILE:-} ]] && verify_args=(-CAfile "$DEPUTY_SIGN_CAFILE")
   step "signing with $pfx"
 else
   # Throwaway certificate: exercises signing on every build. Its key stays in the build
@@ -169,9 +184,15 @@ mv "$build/zip/$zipname" "$dist/$zipname"
 for f in "$dist/Deputy.exe" "$dist/deputy-cli.exe" "$dist/$msi"; do verify "$f"; done
 for exe in Deputy.exe deputy-cli.exe; do
   wrestool -l "$dist/$exe" | grep -q 'type=14' || { echo "package-windows: $exe has no icon group" >&2; exit 1; }
-  got=$(wrestool -x --raw --type=16 "$dist/$exe" | strings -el | grep -A1 -x FileVersion | tail -n1)
+  got=$(wrestool -x --raw --type=16 "$dist/$exe" | x86_64-w64-mingw32-strings -el | grep -A1 -x FileVersion | tail -n1)
   [[ $got == "$VERSION4" ]] || { echo "package-windows: $exe FileVersion '$got', want $VERSION4" >&2; exit 1; }
 done
+# The installer's promises, read back from the MSI tables.
+tables=$(msiinfo export "$dist/$msi" Shortcut; msiinfo export "$dist/$msi" Upgrade; msiinfo export "$dist/$msi" Property)
+for want in "ProgramMenuFolder	$NAME	DeputyExe	[INSTALLDIR]Deputy.exe" "{3705E810-D52A-4BC9-B8D0-A795EC78B8D6}" "ALLUSERS	1"; do
+  grep -qF "$want" <<<"$tables" || { echo "package-windows: the MSI lacks '$want'" >&2; exit 1; }
+done
+echo "  MSI: per-machine, Start-menu shortcut, UpgradeCode {3705E810-D52A-4BC9-B8D0-A795EC78B8D6}"
 (cd "$dist" && sha256sum Deputy.exe deputy-cli.exe "$msi" "$zipname" >SHA256SUMS)
 
 step "done"

@@ -9,7 +9,8 @@
 #   4. the installed Deputy.exe opens its window -> packaging/build/wine-window.png
 #   5. with only OpenGL 1.1 (as over RDP), Deputy.exe shows its "window cannot start" message box
 #      -> packaging/build/wine-nogl.png (reported, not fatal, until main.go calls ensureGL)
-# Builds dist/ first (package-windows.sh) when it is missing or older than the sources.
+# Builds dist/ first (package-windows.sh) when it is missing or older than the sources, or
+# always with DEPUTY_BUILD_REF=<git ref> (builds that commit; see package-windows.sh).
 # Go's build cache is reused (nothing here clears it), so repeated runs are quick.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,9 @@ warn=()
 VERSION=$(sed -nE 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' FyneApp.toml | head -n1)
 NAME=$(sed -nE 's/^[[:space:]]*Name[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' FyneApp.toml | head -n1)
 msi="dist/$NAME-$VERSION-x64.msi"
-if [[ ! -f dist/Deputy.exe || ! -f $msi ]] ||
+src=.
+[[ -n ${DEPUTY_BUILD_REF:-} ]] && src=packaging/build/src # see package-windows.sh
+if [[ -n ${DEPUTY_BUILD_REF:-} || ! -f dist/Deputy.exe || ! -f $msi ]] ||
    [[ -n $(find . -path ./packaging/build -prune -o \( -name '*.go' -o -name FyneApp.toml -o -path './packaging/windows/*' \) \
            -newer dist/Deputy.exe -print -quit) ]]; then
   step "dist/ missing or stale: running package-windows.sh"
@@ -80,7 +83,9 @@ if grep -q 'deputy-cli demo' <<<"$help"; then
   w dist/deputy-cli.exe demo --json >"$out/demo.json" 2>"$out/demo.err"
   rc=$?
   set -e
-  verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$out/demo.json" 2>/dev/null) ||
+  # The result's own verdict is the only "verdict" key at the top level (2-space indent).
+  verdict=$(crlf <"$out/demo.json" | sed -nE 's/^  "verdict": "([a-z]+)",?$/\1/p')
+  grep -q '"schema": "deputy.diagnostics/v1"' "$out/demo.json" && [[ -n $verdict ]] ||
     fail "demo --json printed no JSON verdict (exit $rc): $(head -c 400 "$out/demo.err")"
   [[ $rc == 1 && $verdict == fail ]] || fail "demo --json: exit $rc verdict '$verdict', want exit 1 verdict 'fail'"
   step "deputy-cli.exe demo --json: verdict $verdict, exit $rc (as expected: the demo contains failures)"
@@ -89,8 +94,8 @@ else
 fi
 
 # --- 1b. OpenGL preflight, for real: app/deputy's windows tests under Wine's WGL ----------
-CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc "$GO" test -c -trimpath -tags migrated_fynedo \
-  -o "$out/deputy-gui.test.exe" ./app/deputy || fail "app/deputy tests do not build for windows"
+(cd "$src" && CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc "$GO" test -c -trimpath \
+  -tags migrated_fynedo -o "$root/$out/deputy-gui.test.exe" ./app/deputy) || fail "app/deputy tests do not build for windows"
 w "$out/deputy-gui.test.exe" -test.run 'GL' -test.v >"$out/gltest.log" 2>&1 ||
   fail "OpenGL preflight tests failed under Wine (Mesa llvmpipe): $(crlf <"$out/gltest.log" | tail -n 15)"
 MESA_GL_VERSION_OVERRIDE=1.1 DEPUTY_EXPECT_NO_GL=1 w "$out/deputy-gui.test.exe" -test.run 'PreflightGL' -test.v \
@@ -99,8 +104,8 @@ MESA_GL_VERSION_OVERRIDE=1.1 DEPUTY_EXPECT_NO_GL=1 w "$out/deputy-gui.test.exe" 
 step "OpenGL preflight: passes with Mesa's GL 4.5, refuses GL 1.1 (tests in app/deputy)"
 
 # --- 2. Credential Manager, 10 KB ----------------------------------------------------------
-if [[ -d internal/secret ]]; then
-  CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -o "$out/credsmoke.exe" ./$win/credsmoke ||
+if [[ -d $src/internal/secret ]]; then
+  (cd "$src" && CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -o "$root/$out/credsmoke.exe" ./$win/credsmoke) ||
     fail "credsmoke.exe does not build"
   secret=$(head -c 7680 /dev/urandom | base64 -w0) # 10,240 ASCII bytes
   sum=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
@@ -164,7 +169,7 @@ colours=$(convert "$out/wine-window.png" -format '%k' info:)
 step "Deputy.exe window up: $out/wine-window.png ($colours colours)"
 
 # --- 5. no OpenGL: message box instead of vanishing ------------------------------------------
-if grep -qE 'ensureGL\(\)|preflightGL\(\)' app/deputy/*.go 2>/dev/null && grep -qE 'ensureGL\(\)|preflightGL\(\)' app/deputy/main.go; then
+if grep -qE 'ensureGL\(\)|preflightGL\(\)' "$src/app/deputy/main.go"; then
   # Mesa offering only OpenGL 1.1 is what an RDP session's "GDI Generic" renderer looks like.
   shot "$out/wine-nogl.png" "cannot start" "$pf/Deputy.exe" MESA_GL_VERSION_OVERRIDE=1.1 ||
     fail "without OpenGL, Deputy.exe showed no message box (log: $out/wine-nogl.log)"
