@@ -70,6 +70,9 @@ func (d *diag) runGraph(ctx context.Context, prefix string) {
 	g := &graphRun{d: d, prefix: prefix, sit: graph.Situation{AppID: d.cfg.Profile.ClientID, Tenant: d.cfg.Profile.TenantID, AppName: d.cfg.Profile.Name}}
 	g.opts = d.opts
 	g.opts.Auth = transport.Auth{Scheme: transport.SchemeBearer, Token: d.cfg.GraphToken}
+	if publicGraph(d.cfg.GraphURL) {
+		g.opts.TLS.PinSHA256 = "" // Microsoft's Graph has a public CA certificate; a pin is the Exchange server's
+	}
 	tc, ok := g.token(ctx)
 	if !ok {
 		for _, id := range []string{result.CheckImpersonation, result.CheckWrite, result.CheckRooms} {
@@ -151,6 +154,19 @@ func (g *graphRun) explain(c *result.Check, mbx []result.Mailbox, tc graph.Token
 	case tc.Permission > graph.PermNone:
 		c.Evidence = append(c.Evidence, fmt.Sprintf("the token holds %s consented tenant-wide in Entra ID: every mailbox is reachable unless an Application Access Policy restricts it; RBAC for Applications scopes cannot narrow it", tc.Permission))
 	}
+}
+
+// publicGraph reports Microsoft Graph of a Microsoft cloud (not a simulator or proxy).
+func publicGraph(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(p.Hostname()) {
+	case "graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn":
+		return true
+	}
+	return false
 }
 
 func quoteOr(appID string) string {
