@@ -28,6 +28,11 @@ fuzz:
 bench: deps
 	.ci/with-secret-service.sh .ci/with-xvfb.sh $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
+## screenshots: the real window under Xvfb (welcome, filled profile, demo diagnosis, dark) → docs/screenshots/
+screenshots: app
+	@.ci/deps.sh test
+	.ci/with-secret-service.sh .ci/with-xvfb.sh app/deputy/screenshots.sh
+
 ## cli: bin/deputy-cli (no cgo, no Fyne)
 cli:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/deputy-cli ./app/deputy-cli

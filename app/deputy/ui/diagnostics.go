@@ -14,7 +14,7 @@ import (
 	"deputy/internal/result"
 )
 
-var columnWidths = [numColumns]float32{92, 250, 60, 190, 250, 80, 56}
+var columnWidths = [numColumns]float32{88, 240, 56, 180, 230, 76, 52}
 
 // statusIcon pairs every status with its own shape, not only a colour.
 func statusIcon(s result.Status) fyne.Resource {
@@ -261,7 +261,7 @@ func (d *DiagnosticsView) layout() fyne.CanvasObject {
 	// The detail sits under the table, full width, so every column of the table fits.
 	mbDetail := container.NewBorder(nil, nil, nil, container.NewVBox(d.copyDet), container.NewVScroll(d.detail))
 	mailboxes := container.NewVSplit(d.table, mbDetail)
-	mailboxes.Offset = 0.66
+	mailboxes.Offset = 0.62
 	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, mailboxes))
 	body.Offset = 0.36
 	return container.NewBorder(top, nil, nil, nil, body)
