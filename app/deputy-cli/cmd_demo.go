@@ -34,6 +34,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	case "exo-demo":
 		return runEXODemo(ctx, e, f, *auth)
 	case "demo":
+		if f.protocol != "" && f.protocol != "ews" {
+			return usageErr(e, "--protocol "+f.protocol+" needs --scenario exo-demo (Microsoft Graph is Exchange Online)")
+		}
 	default:
 		return usageErr(e, "--scenario must be demo or exo-demo")
 	}

@@ -30,9 +30,11 @@ type diagFlags struct {
 	passwordStdin, rooms, writeTest, allowHTTP, jsonOut, trace                                                            bool
 	concurrency, retries                                                                                                  int
 	maxBackoff, timeout                                                                                                   time.Duration
+	protocol, graphURL                                                                                                    string // diagnose_graph.go
 }
 
 func (f *diagFlags) register(fs *flag.FlagSet) {
+	registerProtocol(fs, &f.protocol, &f.graphURL)
 	fs.IntVar(&f.concurrency, "concurrency", 10, "parallel requests (1–27; 27 is Exchange's EWSMaxConcurrency)")
 	fs.IntVar(&f.retries, "retries", 3, "retries for throttled or transient failures")
 	fs.DurationVar(&f.maxBackoff, "max-backoff", 2*time.Minute, "longest server back-off to wait for; longer ones are reported as throttled")
@@ -169,10 +171,14 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	} else if pw := e.getenv("DEPUTY_PASSWORD"); pw != "" {
 		cfg.Auth.Password = pw
 	}
+	credential := cfg.Auth.Password
 	if isOAuth(cfg.Auth.Scheme) {
 		if code := setupOAuth(ctx, e, &cfg, of, f.profileName, cfg.Auth.Password); code != exitOK {
 			return code
 		}
+	}
+	if code := setupGraph(ctx, e, &cfg, f.protocol, f.graphURL, of, f.profileName, credential); code != exitOK {
+		return code
 	}
 	return execute(ctx, e, cfg, f)
 }

@@ -12,6 +12,7 @@ import (
 
 	"deputy/internal/exchangesim"
 	"deputy/internal/exchangesim/entra"
+	graphsim "deputy/internal/exchangesim/graph"
 	"deputy/internal/impersonation"
 	"deputy/internal/oauth"
 	"deputy/internal/result"
@@ -180,6 +181,9 @@ func runEXODemo(ctx context.Context, e *env, f diagFlags, auth string) int {
 		fmt.Fprintln(e.stderr, "deputy-cli: exo-demo:", err)
 		return exitFailed
 	}
+	if code := prepareDemoGraph(e, x, f.protocol, auth); code != exitOK { // diagnose_graph.go
+		return code
+	}
 	srv, err := exchangesim.StartEXO(x, exchangesim.Options{})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deputy-cli: starting the simulator:", err)
@@ -189,7 +193,7 @@ func runEXODemo(ctx context.Context, e *env, f diagFlags, auth string) int {
 	tls := transport.TLSOptions{PinSHA256: srv.SHA256}
 	cfg := impersonation.Config{
 		Profile: result.Profile{Name: "Exchange Online demo", Environment: result.EXO}, URL: srv.URL, TLS: tls,
-		Mailboxes: x.Targets(), Rooms: x.Rooms(), WriteTest: f.writeTest,
+		Mailboxes: x.Targets(), Rooms: x.Rooms(), CheckRooms: f.rooms, WriteTest: f.writeTest,
 		Concurrency: f.concurrency, Retries: f.retries, MaxBackoff: f.maxBackoff, Timeout: f.timeout, Trace: f.trace,
 	}
 	if f.retries == 0 {
@@ -215,6 +219,9 @@ func runEXODemo(ctx context.Context, e *env, f diagFlags, auth string) int {
 			fmt.Fprintln(e.stderr, "deputy-cli:", err)
 			return exitFailed
 		}
+		if code := demoGraph(e, &cfg, srv, f.protocol, oc); code != exitOK { // diagnose_graph.go
+			return code
+		}
 	case "basic", "ntlm":
 		cfg.Auth = transport.Auth{Scheme: auth, User: exchangesim.EXODemoUser, Password: "not-used-in-exchange-online"}
 	default:
@@ -234,12 +241,17 @@ func runEXOSim(ctx context.Context, e *env, o exchangesim.Options) int {
 		fmt.Fprintln(e.stderr, "deputy-cli: exo-demo:", err)
 		return exitFailed
 	}
+	graphsim.PrepareEXODemo(x) // Microsoft Graph on the same origin (diagnose --protocol graph|both)
 	srv, err := exchangesim.StartEXO(x, o)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deputy-cli: starting the simulator:", err)
 		return exitFailed
 	}
 	defer srv.Close()
+	if _, err := graphsim.MountEXO(srv, o.Latency); err != nil {
+		fmt.Fprintln(e.stderr, "deputy-cli: starting the simulator:", err)
+		return exitFailed
+	}
 	line, _ := json.Marshal(map[string]string{"url": srv.URL, "sha256": srv.SHA256, "authority": srv.Authority,
 		"tenant": srv.Tenant, "clientId": x.ClientID, "clientSecret": x.ClientSecret})
 	fmt.Fprintln(e.stdout, string(line))

@@ -21,11 +21,12 @@ func printHuman(w io.Writer, r *result.Result) {
 	if r.Server.Version != "" {
 		fmt.Fprintf(w, "Server: Exchange %s, requests as %s\n", r.Server.Version, r.Server.RequestServerVersion)
 	}
+	printMigrationCounts(w, r) // diagnose_graph.go
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, " %s %-16s %s\n", marks[c.Status], c.ID, c.Summary)
 		if c.Status == result.Fail || c.Status == result.Warn {
-			if c.ID != result.CheckImpersonation && c.ID != result.CheckRooms {
+			if c.ID != result.CheckImpersonation && c.ID != result.CheckRooms && !graphMailboxCheck(c.ID) {
 				for _, e := range c.Evidence {
 					fmt.Fprintf(w, "     · %s\n", e)
 				}
@@ -84,6 +85,7 @@ func printHuman(w io.Writer, r *result.Result) {
 			}
 		}
 	}
+	printMigrationBlockers(w, r) // diagnose_graph.go
 	s := r.Summary
 	fmt.Fprintf(w, "\n%s %s — %d mailboxes: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
 		marks[r.Verdict], strings.ToUpper(string(r.Verdict)), s.Mailboxes, s.Passed, s.Warned, s.Failed, s.Requests,

@@ -24,6 +24,8 @@ type Claims struct {
 	Scp   string   `json:"scp"`
 	Idtyp string   `json:"idtyp"`
 	Exp   int64    `json:"exp"`
+	// AppName is the app registration's display name (app_displayname).
+	AppName string `json:"app_displayname"`
 }
 
 // Client is the calling app's id (appid in v1 tokens, azp in v2).
@@ -124,6 +126,8 @@ type TokenCheck struct {
 	Remediation string
 	// Permission is the calendar permission consented in Entra (the token's roles).
 	Permission Permission
+	// AppName is the app's display name from the token (for portal paths).
+	AppName string
 	// RBACOnly: the token carries no calendar permission, so whatever access the app has
 	// comes from RBAC for Applications in Exchange Online (scoped). A 403 for a mailbox then
 	// means the mailbox is outside that scope.
@@ -145,7 +149,10 @@ func CheckToken(tok string, rooms bool, s Situation, now time.Time) TokenCheck {
 	if s.Tenant == "" {
 		s.Tenant = c.Tid
 	}
-	tc := TokenCheck{Permission: PermissionOf(c.Roles)}
+	if s.AppName == "" {
+		s.AppName = clean(c.AppName, 120)
+	}
+	tc := TokenCheck{Permission: PermissionOf(c.Roles), AppName: s.AppName}
 	tc.Evidence = append(tc.Evidence, "aud: "+clean(c.Aud, 120), "tid: "+clean(c.Tid, 60), "appid: "+clean(c.Client(), 60))
 	if len(c.Roles) > 0 {
 		tc.Evidence = append(tc.Evidence, "roles: "+clean(strings.Join(c.Roles, ", "), 400))
@@ -174,7 +181,8 @@ func CheckToken(tok string, rooms bool, s Situation, now time.Time) TokenCheck {
 		tc.RBACOnly = true
 		tc.Status, tc.Class, tc.Code = result.Warn, result.AccessDenied, "no-calendar-role"
 		tc.Summary = "the token holds no Calendars permission consented in Entra ID: the app can only reach mailboxes through RBAC for Applications in Exchange Online (the scoped set-up); the mailbox results show which it reaches"
-		tc.Remediation = remediation(result.AccessDenied, CodeAccessDenied, s).String()
+		tc.Remediation = "Nothing to fix if the app is meant to be scoped: give it the RBAC for Applications role " + GraphAppRole + " with a management scope (below); the mailbox results show what it reaches. If it should reach every mailbox instead, " +
+			PortalPath(s.AppName, RoleCalendarsReadWrite) + " (consent link: " + AdminConsentURL(s.Tenant, s.AppID) + "). " + consentWarning + "\n" + strings.Join(rbacLines(s), "\n")
 	case PermReadWrite:
 		tc.Status, tc.Class = result.Pass, result.OK
 		tc.Summary = fmt.Sprintf("Microsoft Graph token with %s (%s); note that this Entra consent is tenant-wide: every mailbox, whatever RBAC scope exists", tc.Permission, tc.Permission.Allows())

@@ -67,7 +67,7 @@ func (g *graphRun) skip(base, why string) {
 // runGraph proves every mailbox (and room) through Microsoft Graph: the token, then the
 // calendars in JSON batches, the write test, the rooms.
 func (d *diag) runGraph(ctx context.Context, prefix string) {
-	g := &graphRun{d: d, prefix: prefix, sit: graph.Situation{AppID: d.cfg.Profile.ClientID, Tenant: d.cfg.Profile.TenantID, AppName: d.cfg.Profile.Name}}
+	g := &graphRun{d: d, prefix: prefix, sit: graph.Situation{AppID: d.cfg.Profile.ClientID, Tenant: d.cfg.Profile.TenantID}}
 	g.opts = d.opts
 	g.opts.Auth = transport.Auth{Scheme: transport.SchemeBearer, Token: d.cfg.GraphToken}
 	if publicGraph(d.cfg.GraphURL) {
@@ -80,7 +80,7 @@ func (d *diag) runGraph(ctx context.Context, prefix string) {
 		}
 		return
 	}
-	g.sit.RBACOnly = tc.RBACOnly
+	g.sit.RBACOnly, g.sit.AppName = tc.RBACOnly, tc.AppName
 	targets := make([]Target, 0, len(d.cfg.Mailboxes))
 	for _, a := range d.cfg.Mailboxes {
 		targets = append(targets, Target{Address: a, Kind: result.KindUser})
