@@ -310,3 +310,63 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("a skipped (cancelled) mailbox counts as not checked, got %q", mg.Addresses[3].Graph)
 	}
 }
+
+// TestGraphThrottledBatches: the app's budget answers 429 for whole batches and for the
+// items over it; the runner waits as long as Retry-After says and every mailbox passes.
+func TestGraphThrottledBatches(t *testing.T) {
+	g := startGraph(t, exchangesim.Demo(60), []string{graph.RoleCalendarsRead}, func(c *graphsim.Config) {
+		c.Budget, c.BudgetWindow = 30, time.Second
+	})
+	cfg := g.config(impersonation.ProtocolGraph)
+	cfg.Concurrency = 3
+	r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Passed != len(cfg.Mailboxes) {
+		t.Fatalf("%d of %d passed: %s", r.Summary.Passed, len(cfg.Mailboxes), check(t, r, result.CheckImpersonation).Summary)
+	}
+	var retried int
+	for _, m := range r.Mailboxes {
+		if m.Attempts > 1 {
+			retried++
+			if m.BackoffMs < 1000 {
+				t.Errorf("%s: retried after %d ms, Retry-After said at least 1 s", m.Address, m.BackoffMs)
+			}
+		}
+	}
+	n := g.sim.Counters()
+	if retried == 0 || n.Throttled == 0 {
+		t.Errorf("no throttling happened (%d retried, %d 429s): the test proves nothing", retried, n.Throttled)
+	}
+}
+
+// TestGraphWriteTestCancelled: a run cancelled between creating the test events and
+// deleting them still deletes them.
+func TestGraphWriteTestCancelled(t *testing.T) {
+	g := startGraph(t, exchangesim.Demo(0), []string{graph.RoleCalendarsReadWrite}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := g.config(impersonation.ProtocolGraph)
+	cfg.Mailboxes, cfg.WriteTest, cfg.Concurrency = cfg.Mailboxes[:5], true, 1
+	var calls int
+	var mu sync.Mutex
+	cfg.GraphToken = func(c context.Context) (string, error) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n == 4 { // token check, read batch, create batch, then the delete batch
+			cancel()
+		}
+		return g.tokens(c)
+	}
+	r, err := impersonation.Diagnose(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := g.sim.Counters()
+	if !r.Cancelled || n.EventsCreated == 0 || g.sim.LeftEvents() != 0 {
+		t.Errorf("cancelled %v, created %d, left %d: the deletes must outlive the cancel", r.Cancelled, n.EventsCreated, g.sim.LeftEvents())
+	}
+}
