@@ -408,3 +408,27 @@ func TestTimeline(t *testing.T) {
 		}
 	}
 }
+
+// An app-only token has no mailbox of its own: room lists are read acting as a mailbox,
+// so rooms are found without being listed by hand.
+func TestEXORoomListsAppOnly(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, nil)
+	cfg := exoConfig(t, s, oauth.Config{})
+	cfg.CheckRooms = true
+	r := diagnose(t, cfg)
+	var rooms int
+	for _, m := range r.Mailboxes {
+		if m.Kind == result.KindRoom {
+			rooms++
+		}
+	}
+	c := r.Checks[len(r.Checks)-1]
+	if c.ID != result.CheckRooms || rooms == 0 {
+		t.Fatalf("no rooms found through the room lists: %+v", c)
+	}
+	for _, e := range c.Evidence {
+		if strings.Contains(e, "GetRoomLists failed") {
+			t.Fatalf("room lists refused: %s", e)
+		}
+	}
+}

@@ -520,8 +520,16 @@ func (d *diag) rooms(ctx context.Context) {
 		add(r)
 	}
 	if d.cfg.CheckRooms {
-		rctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, ""), d.cfg.Timeout)
-		lists, err := d.client.GetRoomLists(rctx)
+		// An app-only token has no mailbox of its own: it must ask as some mailbox.
+		as := ""
+		if d.cfg.OAuth != nil && d.cfg.OAuth.AppOnly() {
+			as = d.cfg.ServiceMailbox
+			if as == "" && len(d.cfg.Mailboxes) > 0 {
+				as = d.cfg.Mailboxes[0]
+			}
+		}
+		rctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, as), d.cfg.Timeout)
+		lists, err := d.client.GetRoomListsAs(rctx, as)
 		cancel()
 		if err != nil {
 			c.Evidence = append(c.Evidence, "GetRoomLists failed: "+err.Error())
@@ -530,7 +538,7 @@ func (d *diag) rooms(ctx context.Context) {
 		}
 		for _, l := range lists {
 			lctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, l.Email), d.cfg.Timeout)
-			rooms, err := d.client.GetRooms(lctx, l.Email)
+			rooms, err := d.client.GetRoomsAs(lctx, as, l.Email)
 			cancel()
 			if err != nil {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("GetRooms %s failed: %v", l.Email, err))
