@@ -370,3 +370,30 @@ func TestGraphWriteTestCancelled(t *testing.T) {
 		t.Errorf("cancelled %v, created %d, left %d: the deletes must outlive the cancel", r.Cancelled, n.EventsCreated, g.sim.LeftEvents())
 	}
 }
+
+// TestGraphReadOnlyRBAC: with a read-only RBAC for Applications role the token shows
+// nothing; canEdit false tells, per mailbox, and the write test fails with the fix.
+func TestGraphReadOnlyRBAC(t *testing.T) {
+	g := startGraph(t, exchangesim.Demo(0), nil, func(c *graphsim.Config) { c.Apps[0].RBACRole = graphsim.RBACRead })
+	cfg := g.config(impersonation.ProtocolGraph)
+	cfg.Mailboxes = []string{"anna.berg@fabrikam.test"}
+	r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Mailboxes[0]
+	if m.Status != result.Pass || !strings.Contains(m.Message, "canEdit false") {
+		t.Errorf("read-only grant: %s %q", m.Status, m.Message)
+	}
+	cfg.WriteTest = true
+	if r, err = impersonation.Diagnose(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	m = r.Mailboxes[0]
+	if m.Read != result.Pass || m.Write != result.Fail || m.Class != result.AccessDenied || !strings.Contains(m.Remediation, "read-only grant") {
+		t.Errorf("write test with a read-only grant: read %s write %s %s\n%s", m.Read, m.Write, m.Class, m.Remediation)
+	}
+	if c := check(t, r, result.CheckWrite); c.Status != result.Fail {
+		t.Errorf("write check %s", c.Status)
+	}
+}

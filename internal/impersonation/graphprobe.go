@@ -59,14 +59,20 @@ func (w *graphWorker) Probe(ctx context.Context, ts []Target) []Attempt {
 	lat := time.Since(start).Milliseconds()
 	for k, t := range ts {
 		var perr error = err
+		var cal *graph.Calendar
 		if err == nil {
-			_, perr = graph.ParseCalendar(resps[k])
+			cal, perr = graph.ParseCalendar(resps[k])
 		}
 		if perr != nil {
 			atts[k] = graphAttempt(perr, w.p.sit, t.Address)
 			atts[k].Mailbox.Read = atts[k].Mailbox.Status
 		} else {
 			atts[k].Mailbox = result.Mailbox{Status: result.Pass, Class: result.OK, Read: result.Pass, Write: result.Skip}
+			if !cal.CanEdit {
+				// With RBAC for Applications the token shows no role: canEdit is the only
+				// sign, per mailbox, that the grant is read-only.
+				atts[k].Mailbox.Message = "readable, but Graph reports canEdit false: the app's grant for this mailbox is read-only (Calendars.Read/ReadBasic); booking or changing meetings needs Calendars.ReadWrite"
+			}
 		}
 		atts[k].Mailbox.Protocol, atts[k].Mailbox.LatencyMs = result.Graph, lat
 	}
