@@ -397,3 +397,32 @@ func TestGraphReadOnlyRBAC(t *testing.T) {
 		t.Errorf("write check %s", c.Status)
 	}
 }
+
+// TestGraphTransient: 503 and 504 items are retried, then reported as transient (warn).
+func TestGraphTransient(t *testing.T) {
+	g := startGraph(t, exchangesim.Demo(0), []string{graph.RoleCalendarsReadWrite}, func(c *graphsim.Config) {
+		for i := range c.Mailboxes {
+			switch c.Mailboxes[i].Address {
+			case "anna.berg@fabrikam.test":
+				c.Mailboxes[i].State = graphsim.StateUnavailable
+			case "ben.carter@fabrikam.test":
+				c.Mailboxes[i].State = graphsim.StateTimeout
+			}
+		}
+	})
+	cfg := g.config(impersonation.ProtocolGraph)
+	cfg.Mailboxes, cfg.Retries = []string{"anna.berg@fabrikam.test", "ben.carter@fabrikam.test", "david.ek@fabrikam.test"}, 1
+	r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byAddr(r, result.Graph)
+	for a, code := range map[string]string{"anna.berg@fabrikam.test": "ServiceUnavailable", "ben.carter@fabrikam.test": "GatewayTimeout"} {
+		if m := got[a]; m.Class != result.Transient || m.Status != result.Warn || m.Code != code || m.Attempts != 2 {
+			t.Errorf("%s: %s %s %q after %d attempts", a, m.Status, m.Class, m.Code, m.Attempts)
+		}
+	}
+	if m := got["david.ek@fabrikam.test"]; m.Status != result.Pass || m.Attempts != 1 {
+		t.Errorf("healthy mailbox in the same batch: %s after %d attempts", m.Status, m.Attempts)
+	}
+}
