@@ -398,8 +398,8 @@ func (u *Window) ask(title, msg string, answers []string, then func(string)) {
 	}
 	body := widget.NewLabel(msg)
 	body.Wrapping = fyne.TextWrapWord
-	u.prompt = p
 	hide = modal(u.win.Canvas(), title, fixedWidth(440, body), btns...)
+	u.prompt = p
 }
 
 // showError tells the user something failed.

@@ -334,7 +334,6 @@ func TestCSVImportShowsCountAndRejectedLines(t *testing.T) {
 			h.u.NewProfile()
 			h.u.ImportFrom(strings.NewReader(tt.csv), "export.csv")
 			info := h.u.form.ImportInfo()
-			t.Log(info)
 			if got := len(ParseList(h.u.form.mailboxes.Text).Addresses); got != tt.wantCount {
 				t.Fatalf("%d addresses in the field, want %d\n%s", got, tt.wantCount, info)
 			}
