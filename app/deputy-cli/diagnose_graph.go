@@ -270,3 +270,12 @@ func prepareDemoGraph(e *env, x *exchangesim.EXOScenario, protocol, auth string)
 func graphMailboxCheck(id string) bool {
 	return id == impersonation.CheckGraphImpersonation || id == impersonation.CheckGraphRooms
 }
+
+// kindLabel is a mailbox row's kind column: Graph rows say so, since a "both" run lists
+// an address once per protocol.
+func kindLabel(m result.Mailbox) string {
+	if m.Protocol == result.Graph {
+		return m.Kind + "·graph"
+	}
+	return m.Kind
+}

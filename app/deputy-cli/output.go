@@ -66,7 +66,7 @@ func printHuman(w io.Writer, r *result.Result) {
 					fmt.Fprintf(w, "     … and %d more (see --json or --report)\n", len(ms)-20)
 					break
 				}
-				fmt.Fprintf(w, "     %-40s %-8s %-38s %s\n", m.Address, m.Kind, m.Code, oneLine(m.Message, 90))
+				fmt.Fprintf(w, "     %-40s %-10s %-38s %s\n", m.Address, kindLabel(m), m.Code, oneLine(m.Message, 90))
 			}
 			// One fix per distinct server code: a class can have several causes
 			// (a move in progress and an unavailable store are both transient).
