@@ -181,7 +181,7 @@ func CheckToken(tok string, rooms bool, s Situation, now time.Time) TokenCheck {
 		tc.RBACOnly = true
 		tc.Status, tc.Class, tc.Code = result.Warn, result.AccessDenied, "no-calendar-role"
 		tc.Summary = "the token holds no Calendars permission consented in Entra ID: the app can only reach mailboxes through RBAC for Applications in Exchange Online (the scoped set-up); the mailbox results show which it reaches"
-		tc.Remediation = "Nothing to fix if the app is meant to be scoped: give it the RBAC for Applications role " + GraphAppRole + " with a management scope (below); the mailbox results show what it reaches. If it should reach every mailbox instead, " +
+		tc.Remediation = "If the app is meant to reach only some mailboxes, this is right: its access comes from the RBAC for Applications role " + GraphAppRole + " with a management scope (set it up as below if that is not done yet); the mailbox results show what it reaches. If it should reach every mailbox instead: " +
 			PortalPath(s.AppName, RoleCalendarsReadWrite) + " (consent link: " + AdminConsentURL(s.Tenant, s.AppID) + "). " + consentWarning + "\n" + strings.Join(rbacLines(s), "\n")
 	case PermReadWrite:
 		tc.Status, tc.Class = result.Pass, result.OK
