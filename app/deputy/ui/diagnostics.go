@@ -101,7 +101,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.Export.Disable()
 	d.bar = widget.NewProgressBar()
 	d.bar.TextFormatter = func() string { return fmt.Sprintf("%.0f%%", d.bar.Value*100) }
-	d.progress = widget.NewLabel("Press Run (or Enter) to diagnose the selected profile.")
+	d.progress = widget.NewLabel("Press Run (Enter or Ctrl+R) to diagnose this profile; Esc cancels.")
 	d.progress.Truncation = fyne.TextTruncateEllipsis
 	d.verdict = widget.NewLabel("")
 	d.verdict.TextStyle.Bold = true

@@ -17,6 +17,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -135,10 +136,26 @@ func New(w fyne.Window, env Env) *Window {
 	u.root = container.NewStack(u.main, u.welcome)
 
 	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) && u.tabs.Selected() == u.diagTab && u.main.Visible() {
+		switch {
+		case (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) && u.tabs.Selected() == u.diagTab && u.main.Visible():
 			u.Run()
+		case ev.Name == fyne.KeyEscape && u.diag.Running():
+			u.Cancel()
 		}
 	})
+	// Focus left in a (now hidden) form field would swallow Enter on the Diagnostics tab.
+	u.tabs.OnSelected = func(ti *container.TabItem) {
+		if ti == u.diagTab {
+			w.Canvas().Unfocus()
+		}
+	}
+	// Ctrl+R runs from anywhere, Esc cancels a run.
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) {
+			if u.main.Visible() {
+				u.Run()
+			}
+		})
 	w.SetCloseIntercept(u.requestClose)
 	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.dropped(uris) })
 	u.Reload("")
