@@ -159,3 +159,29 @@ func TestRunNeedsPassword(t *testing.T) {
 		t.Fatalf("status %q", h.u.form.Status())
 	}
 }
+
+// TestDemoProfileAfterRestart: the Demo profile outlives the in-process simulator; running
+// it in a later session starts a new simulator and updates the saved URL and pin.
+func TestDemoProfileAfterRestart(t *testing.T) {
+	h := newHarness(t, nil)
+	h.u.TryDemo()
+	h.u.Wait()
+	old := h.u.Current().Values
+	h.u.Close() // the session ends: its simulator stops
+
+	h2 := newHarnessOn(t, h.dir)
+	if !h2.u.Current().Demo {
+		t.Fatal("the reopened Demo profile should be recognised as the demo")
+	}
+	h2.u.Run()
+	h2.u.Wait()
+	r := h2.u.diag.Result
+	if r == nil || r.Summary.Passed == 0 {
+		t.Fatalf("the demo did not run in the new session: %q", h2.u.diag.VerdictLine())
+	}
+	p, err := h2.store.S.Get("Demo")
+	// A new simulator has a new certificate (and usually a new port).
+	if err != nil || p.TLS.PinSHA256 == old.PinSHA256 || len(p.TLS.PinSHA256) != 64 {
+		t.Fatalf("saved demo profile not updated: %q pin %q (old %q %q), %v", p.EWSURL, p.TLS.PinSHA256, old.URL, old.PinSHA256, err)
+	}
+}
