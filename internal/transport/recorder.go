@@ -324,11 +324,11 @@ func (rt *recording) RoundTrip(req *http.Request) (*http.Response, error) {
 	began := time.Now()
 	resp, err := rt.next.RoundTrip(req)
 	if err != nil {
+		msg := "error: " + rt.rec.Redact(err.Error()) // Redact takes mu: call it before
 		rt.rec.mu.Lock()
 		t.Request = reqText
 		t.DurationMs = time.Since(began).Milliseconds()
-		t.Response = "error: " + rt.rec.Redact(err.Error())
-		rt.rec.mu.Unlock()
+		t.Response = msg
 		return nil, err
 	}
 	head := fmt.Sprintf("%s %s\n%s\n", resp.Proto, resp.Status, rt.rec.headers(resp.Header))

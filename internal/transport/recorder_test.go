@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"deputy/internal/result"
@@ -380,5 +382,49 @@ func TestLeaksDetector(t *testing.T) {
 	}
 	if l := leaks("nothing to see here, "+base64.StdEncoding.EncodeToString([]byte("other")), secret); len(l) > 0 {
 		t.Errorf("false positive: %v", l)
+	}
+}
+
+// A request that fails below HTTP (here: the server hangs up) is recorded, not a deadlock:
+// the error path once took the recorder's lock twice.
+func TestRecorderTransportErrorDoesNotHang(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	rec := NewRecorder(10)
+	hc, err := NewClient(Options{TLS: TLSOptions{AllowHTTP: true}, Recorder: rec, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := hc.Get("http://" + ln.Addr().String() + "/EWS/Exchange.asmx")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a hang-up succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the recorder deadlocked on a transport error")
+	}
+	tr := rec.Traces()
+	if len(tr) == 0 || !strings.HasPrefix(tr[len(tr)-1].Response, "error: ") {
+		t.Fatalf("the failed request was not recorded: %+v", tr)
 	}
 }
