@@ -5,7 +5,8 @@
 #   2. a 10 KB secret through Windows Credential Manager (chunking): via `deputy-cli.exe
 #      profile add --password-stdin` when that exists, read back by credsmoke.exe; else
 #      credsmoke.exe alone (Set/Get/Delete through deputy/internal/secret)
-#   3. the MSI installs per-machine (files + Start-menu shortcuts) and uninstalls cleanly
+#   3. the MSI installs per-machine (files + Start-menu shortcuts); a next-patch MSI built
+#      from the same files upgrades it, the older one is then refused; uninstall is clean
 #   4. the installed Deputy.exe opens its window -> packaging/build/wine-window.png
 #   5. with only OpenGL 1.1 (as over RDP), Deputy.exe shows its "window cannot start" message box
 #      -> packaging/build/wine-nogl.png (reported, not fatal, until main.go calls ensureGL)
@@ -178,10 +179,37 @@ else
   warn+=("app/deputy/main.go does not call ensureGL()/preflightGL() yet: no-OpenGL message box not tested")
 fi
 
-# --- 3b. MSI uninstall -----------------------------------------------------------------------
-w msiexec /x "$(winepath -w "$msi")" /qn >/dev/null 2>&1 || fail "msiexec /x failed"
-[[ ! -e $pf/Deputy.exe ]] || fail "uninstall left $pf/Deputy.exe behind"
-step "MSI uninstalled"
+# --- 3b. MSI upgrade, downgrade refused, uninstall -----------------------------------------
+# The same files as a next patch version: the stable UpgradeCode must make it replace this one.
+installed() { # DisplayVersion of every installed product named $NAME, sorted
+  w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | crlf |
+    awk -v n="$NAME" '/^HKEY/{k=$0} $1=="DisplayName" && $3==n && NF==3 {d[k]=1} $1=="DisplayVersion"{v[k]=$3}
+                      END{for (k in d) print v[k]}' | sort | paste -sd' '
+}
+[[ $(installed) == "$VERSION" ]] || fail "after install, products named $NAME: '$(installed)', want '$VERSION'"
+stage=packaging/build/package/msi
+if [[ -f $stage/deputy.wxs ]]; then
+  IFS=. read -r vmaj vmin vpat <<<"$VERSION"
+  next="$vmaj.$vmin.$((vpat + 1))"
+  up="$out/upgrade"
+  rm -rf "$up" && mkdir -p "$up"
+  cp "$stage/Deputy.exe" "$stage/deputy-cli.exe" "$stage/deputy.ico" "$up/"
+  sed "s/ Version=\"$VERSION\"/ Version=\"$next\"/" "$stage/deputy.wxs" >"$up/deputy.wxs"
+  (cd "$up" && wixl -a x64 -o upgrade.msi deputy.wxs 2>/dev/null) || fail "wixl could not build the $next test MSI"
+  w msiexec /i "$(winepath -w "$up/upgrade.msi")" /qn >/dev/null 2>&1 || fail "installing $next over $VERSION failed"
+  [[ $(installed) == "$next" ]] || fail "after installing $next over $VERSION, installed: '$(installed)' (MajorUpgrade broken)"
+  step "MSI upgrade: $next replaced $VERSION (one product left)"
+  if w msiexec /i "$(winepath -w "$msi")" /qn >/dev/null 2>&1; then fail "installing $VERSION over $next was not refused"; fi
+  [[ $(installed) == "$next" ]] || fail "refused downgrade changed the installation: '$(installed)'"
+  step "MSI downgrade to $VERSION refused"
+  msi_x="$up/upgrade.msi"
+else
+  warn+=("no $stage/deputy.wxs (dist/ from an older run): MSI upgrade not tested")
+  msi_x=$msi
+fi
+w msiexec /x "$(winepath -w "$msi_x")" /qn >/dev/null 2>&1 || fail "msiexec /x failed"
+[[ ! -e $pf/Deputy.exe && -z $(installed) ]] || fail "uninstall left $pf/Deputy.exe or a product entry behind"
+step "MSI uninstalled (files and product entry gone)"
 
 for m in "${warn[@]}"; do echo "smoke-windows: NOTE: $m"; done
 step "PASS"
