@@ -329,6 +329,7 @@ func (rt *recording) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.Request = reqText
 		t.DurationMs = time.Since(began).Milliseconds()
 		t.Response = msg
+		rt.rec.mu.Unlock()
 		return nil, err
 	}
 	head := fmt.Sprintf("%s %s\n%s\n", resp.Proto, resp.Status, rt.rec.headers(resp.Header))
