@@ -104,8 +104,6 @@ func attemptFromError(err error, s setup.Situation, address string) Attempt {
 	m := result.Mailbox{Status: result.Fail, Class: result.Other, Message: err.Error()}
 	var a Attempt
 	var ee *ews.Error
-	var te *transport.TLSError
-	var ne net.Error
 	switch {
 	case errors.As(err, &ee):
 		m.Class, m.Code, m.Message = ee.Class, ee.Code, ee.Message
@@ -115,6 +113,23 @@ func attemptFromError(err error, s setup.Situation, address string) Attempt {
 		a.BackOff = ee.BackOff
 		a.Overloaded = ee.Code == "ErrorServerBusy" || ee.Code == "ErrorExceededConnectionCount" ||
 			ee.HTTPStatus == http.StatusServiceUnavailable || ee.HTTPStatus == http.StatusTooManyRequests
+	default:
+		failureBelowProtocol(err, &m)
+	}
+	m.Status = statusFor(m.Class)
+	if m.Status != result.Pass {
+		m.Remediation = remediation(m.Class, m.Code, s, address)
+	}
+	a.Mailbox = m
+	return a
+}
+
+// failureBelowProtocol classifies what failed under EWS or Graph: TLS, timeouts,
+// cancellation, the network. Anything else stays as m says (other).
+func failureBelowProtocol(err error, m *result.Mailbox) {
+	var te *transport.TLSError
+	var ne net.Error
+	switch {
 	case errors.As(err, &te):
 		m.Class, m.Code = result.Other, "tls"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -124,12 +139,6 @@ func attemptFromError(err error, s setup.Situation, address string) Attempt {
 	case errors.As(err, &ne):
 		m.Class, m.Code = result.Transient, "network"
 	}
-	m.Status = statusFor(m.Class)
-	if m.Status != result.Pass {
-		m.Remediation = remediation(m.Class, m.Code, s, address)
-	}
-	a.Mailbox = m
-	return a
 }
 
 // statusFor: a mailbox we could not verify because the server was busy or in transition

@@ -183,29 +183,11 @@ func (g *graphRun) writeCheck(mbx []result.Mailbox) {
 		c.Status, c.Summary = result.Skip, "not requested (enable the write test to prove the app can create and delete events)"
 		return
 	}
-	var tried, ok int
-	for _, m := range mbx {
-		if m.Read != result.Pass {
-			continue
-		}
-		tried++
-		if m.Write == result.Pass {
-			ok++
-		}
-	}
-	switch {
-	case tried == 0:
-		c.Status, c.Summary = result.Skip, "skipped: no mailbox could be read"
-	case ok == tried:
-		c.Status = result.Pass
-		c.Summary = fmt.Sprintf("created and deleted an event (no attendees, no reminder, shown as free) in %d mailbox(es); nothing sent, nothing left behind", ok)
-	default:
-		c.Status = result.Fail
-		c.Summary = fmt.Sprintf("write failed in %d of %d readable mailboxes", tried-ok, tried)
+	writeOutcome(c, mbx, "created and deleted an event (no attendees, no reminder, shown as free) in %d mailbox(es); nothing sent, nothing left behind", func() string {
 		s := g.sit
 		s.Write = true
-		c.Remediation = graph.Remediation(result.AccessDenied, graph.CodeAccessDenied, s)
-	}
+		return graph.Remediation(result.AccessDenied, graph.CodeAccessDenied, s)
+	})
 }
 
 // rooms lists the places directory (Place.Read.All) and proves every room's calendar.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -151,8 +150,6 @@ func graphAttempt(err error, s graph.Situation, address string) Attempt {
 	m := result.Mailbox{Status: result.Fail, Class: result.Other, Message: err.Error(), Protocol: result.Graph, Write: result.Skip}
 	var a Attempt
 	var ge *graph.Error
-	var te *transport.TLSError
-	var ne net.Error
 	switch {
 	case errors.As(err, &ge):
 		m.Class, m.Code, m.Message = ge.Class, ge.Code, ge.Message
@@ -176,16 +173,10 @@ func graphAttempt(err error, s graph.Situation, address string) Attempt {
 		}
 		a.BackOff = ge.RetryAfter
 		a.Overloaded = ge.Throttled() || ge.Status == http.StatusServiceUnavailable
-	case errors.As(err, &te):
-		m.Class, m.Code = result.Other, "tls"
-	case errors.Is(err, context.DeadlineExceeded):
-		m.Class, m.Code, m.Message = result.Transient, "timeout", "no answer before the per-request timeout"
-	case errors.Is(err, context.Canceled):
-		m.Class, m.Code, m.Message = result.Transient, "cancelled", "cancelled"
 	case strings.Contains(err.Error(), "getting an access token"):
 		m.Class, m.Code = result.AuthFailed, "token"
-	case errors.As(err, &ne):
-		m.Class, m.Code = result.Transient, "network"
+	default:
+		failureBelowProtocol(err, &m)
 	}
 	m.Status = statusFor(m.Class)
 	if m.Status != result.Pass {

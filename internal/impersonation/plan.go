@@ -477,6 +477,14 @@ func (d *diag) writeCheck(mbx []result.Mailbox) {
 		c.Status, c.Summary = result.Skip, "not requested (enable the write test to prove the account can create and delete calendar items)"
 		return
 	}
+	writeOutcome(c, mbx, "created and hard-deleted a calendar item in %d mailbox(es); no invitations sent, nothing left behind", func() string {
+		return "Read works but write does not: the role or scope grants read only, or a retention/hold policy blocks deletes. See each mailbox's message."
+	})
+}
+
+// writeOutcome sets a write check from its mailboxes: every readable mailbox must also
+// have passed the write; done is the summary (with %d) and fix the remediation otherwise.
+func writeOutcome(c *result.Check, mbx []result.Mailbox, done string, fix func() string) {
 	var tried, ok int
 	for _, m := range mbx {
 		if m.Read != result.Pass {
@@ -491,12 +499,11 @@ func (d *diag) writeCheck(mbx []result.Mailbox) {
 	case tried == 0:
 		c.Status, c.Summary = result.Skip, "skipped: no mailbox could be read"
 	case ok == tried:
-		c.Status = result.Pass
-		c.Summary = fmt.Sprintf("created and hard-deleted a calendar item in %d mailbox(es); no invitations sent, nothing left behind", ok)
+		c.Status, c.Summary = result.Pass, fmt.Sprintf(done, ok)
 	default:
 		c.Status = result.Fail
 		c.Summary = fmt.Sprintf("write failed in %d of %d readable mailboxes", tried-ok, tried)
-		c.Remediation = "Read works but write does not: the role or scope grants read only, or a retention/hold policy blocks deletes. See each mailbox's message."
+		c.Remediation = fix()
 	}
 }
 
