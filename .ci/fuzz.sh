@@ -11,11 +11,12 @@ go test -list '^Fuzz' ./internal/... | awk '
   /^ok /  { for (i = 0; i < n; i++) print $2, fs[i]; n = 0 }' |
 while read -r pkg fn; do
   dir="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$fn"
-  before=$(ls "$dir" 2>/dev/null | wc -l)
+  count() { if [ -d "$dir" ]; then ls "$dir" | wc -l; else echo 0; fi; }
+  before=$(count)
   for try in 1 2; do
     echo "fuzz: $pkg $fn ($t, try $try)"
     if go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$t" "$pkg"; then break; fi
-    after=$(ls "$dir" 2>/dev/null | wc -l)
+    after=$(count)
     if [ "$after" -gt "$before" ] || [ "$try" -eq 2 ]; then
       echo "fuzz: $fn failed (inputs in $dir)" >&2; exit 1
     fi
