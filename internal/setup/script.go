@@ -16,19 +16,22 @@ const (
 	OnPremScoped    Kind = "onprem-scoped"    // ApplicationImpersonation limited by a management scope
 	OnPremRoleGroup Kind = "onprem-rolegroup" // a role group (ApplicationImpersonation + View-Only Configuration)
 	EXORBACApps     Kind = "exo-rbac-apps"    // Exchange Online: app-only + RBAC for Applications + EWS allow-list
+	// EXOGraphRBACApps: Exchange Online, a Microsoft Graph app (Calendars.*) scoped with RBAC
+	// for Applications — the path after EWS in Exchange Online shuts down (1 April 2027).
+	EXOGraphRBACApps Kind = "exo-graph-rbac-apps"
 	// EXOClassic is what an admin asks for when they want ApplicationImpersonation in
 	// Exchange Online. It has no script: Script returns a *RetiredError explaining why.
 	EXOClassic Kind = "exo-classic"
 )
 
 // Kinds lists the kinds that produce a script, in the order the window offers them.
-var Kinds = []Kind{OnPremScoped, OnPremOrgWide, OnPremRoleGroup, EXORBACApps}
+var Kinds = []Kind{OnPremScoped, OnPremOrgWide, OnPremRoleGroup, EXORBACApps, EXOGraphRBACApps}
 
 // ParseKind accepts a kind's name as the CLI spells it.
 func ParseKind(s string) (Kind, error) {
 	k := Kind(strings.ToLower(strings.TrimSpace(s)))
 	switch k {
-	case OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps, EXOClassic:
+	case OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps, EXOGraphRBACApps, EXOClassic:
 		return k, nil
 	}
 	names := make([]string, len(Kinds))
@@ -49,6 +52,8 @@ func (k Kind) Title() string {
 		return "On-premises Exchange: role group with ApplicationImpersonation and View-Only Configuration"
 	case EXORBACApps:
 		return "Exchange Online: app-only EWS with RBAC for Applications and the EWS allow-list"
+	case EXOGraphRBACApps:
+		return "Exchange Online: Microsoft Graph app with RBAC for Applications"
 	case EXOClassic:
 		return "Exchange Online: ApplicationImpersonation (retired)"
 	}
@@ -66,6 +71,8 @@ func (k Kind) Help() string {
 		return "Puts ApplicationImpersonation (optionally scoped) and View-Only Configuration into a role group and makes the service account a member, as many vendors' guides do. The rights stay visible and reusable in one group."
 	case EXORBACApps:
 		return "For Exchange Online: an Entra app with app-only OAuth, limited to the mailboxes in scope by RBAC for Applications, and put on the EWS allow-list without removing other apps. Needs the app (client) ID and the object ID from Entra ID > Enterprise applications."
+	case EXOGraphRBACApps:
+		return "For Exchange Online after EWS: an Entra app using Microsoft Graph (Calendars.ReadWrite, Calendars.Read or Calendars.ReadBasic), limited to the mailboxes in scope by RBAC for Applications. The scope only bites once the tenant-wide Entra consent for the same permission is removed. Needs the app (client) ID and the object ID from Entra ID > Enterprise applications."
 	case EXOClassic:
 		return "ApplicationImpersonation no longer exists in Exchange Online; Deputy explains what replaces it instead of writing a script that cannot work."
 	}
@@ -87,6 +94,10 @@ type Input struct {
 	Members       []string // scope: a listed set of mailboxes, put into ScopeGroup (created if missing)
 	VerifyMailbox string   // a mailbox the verification section tests; optional
 	Rooms         bool     // room mailboxes are targets too (adds a note on scoping rooms)
+	// GraphRole is the Graph calendar permission for exo-graph-rbac-apps: Calendars.ReadWrite
+	// (default when empty), Calendars.Read or Calendars.ReadBasic (see GraphRoles). Other
+	// kinds reject it.
+	GraphRole string
 }
 
 // InputFrom maps a diagnosis situation onto script input.
@@ -173,6 +184,8 @@ func render(kind Kind, in Input, undo bool) *Script {
 		onPremRoleGroup(w, in, undo)
 	case EXORBACApps:
 		exoRBAC(w, in, undo)
+	case EXOGraphRBACApps:
+		exoGraphRBAC(w, in, undo)
 	}
 	name := "deputy-" + string(kind)
 	title := kind.Title()
@@ -200,7 +213,7 @@ Deputy writes that script: deputy-cli script --kind exo-rbac-apps --app-id <appl
 Plan the move to Microsoft Graph (Application Calendars.ReadWrite via RBAC for Applications).`
 
 func validate(kind Kind, in Input, undo bool) error {
-	onprem := kind != EXORBACApps
+	onprem := kind != EXORBACApps && kind != EXOGraphRBACApps
 	if in.Exchange != "" {
 		switch in.Exchange {
 		case "2016", "2019", "SE":
@@ -239,6 +252,13 @@ func validate(kind Kind, in Input, undo bool) error {
 				return err
 			}
 		}
+	}
+	if kind == EXOGraphRBACApps {
+		if _, err := ParseGraphRole(in.GraphRole); err != nil {
+			return err
+		}
+	} else if in.GraphRole != "" {
+		return inputErr("Graph role", in.GraphRole, "applies to --kind exo-graph-rbac-apps only")
 	}
 	if in.ScopeGroup != "" {
 		if err := ValidateName("scope group", in.ScopeGroup); err != nil {
@@ -732,57 +752,19 @@ func exoRBAC(w *psw, in Input, undo bool) {
 	if in.VerifyMailbox != "" {
 		w.v("VerifyMailbox", in.VerifyMailbox)
 	}
-	w.l("",
-		"if (-not (Get-Command -Name Get-OrganizationConfig -ErrorAction SilentlyContinue)) {",
-		"    throw 'Connect first: Connect-ExchangeOnline (ExchangeOnlineManagement module), as Organization Management.'",
-		"}",
-		"",
-		"# The EWS allow-list is one comma-separated string; read it as a list of IDs.",
+	w.l("")
+	exoConnect(w)
+	w.l("# The EWS allow-list is one comma-separated string; read it as a list of IDs.",
 		"function Get-EwsAllowedAppIds {",
 		"    $policy = Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",
 		"    $ids = @(@($policy.EwsAllowedAppIDs) | ForEach-Object { \"$_\" -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })",
 		"    return ,$ids",
 		"}",
-		"",
-		"# A property as text, or '' when this module version does not have it (StrictMode-safe).",
-		"function Get-PropertyText($object, [string]$name) {",
-		"    $p = $object.PSObject.Properties[$name]",
-		"    if ($p -and $null -ne $p.Value) { return \"$($p.Value)\" }",
-		"    return ''",
-		"}",
 		"")
+	exoPropertyText(w)
 	if undo {
-		w.l("$assignment = Get-ManagementRoleAssignment -Identity $AssignmentName -ErrorAction SilentlyContinue",
-			"if (-not $assignment) {",
-			"    Write-Host \"Role assignment '$AssignmentName' does not exist; nothing to remove.\"",
-			"} elseif ($PSCmdlet.ShouldProcess($AssignmentName, 'Remove role assignment')) {",
-			"    Remove-ManagementRoleAssignment -Identity $AssignmentName -Confirm:$false",
-			"    Write-Host \"Removed role assignment '$AssignmentName'.\"",
-			"}",
-			"",
-			"$scope = Get-ManagementScope -Identity $ScopeName -ErrorAction SilentlyContinue",
-			"if ($scope) {",
-			"    $users = @(Get-ManagementRoleAssignment -ErrorAction SilentlyContinue | Where-Object { (Get-PropertyText $_ 'CustomResourceScope') -eq $ScopeName -and $_.Name -ne $AssignmentName })",
-			"    if ($users.Count -gt 0) {",
-			"        Write-Warning \"Management scope '$ScopeName' is still used by: $(($users | ForEach-Object { $_.Name }) -join ', '). Left in place.\"",
-			"    } elseif ($PSCmdlet.ShouldProcess($ScopeName, 'Remove management scope')) {",
-			"        Remove-ManagementScope -Identity $ScopeName -Confirm:$false",
-			"        Write-Host \"Removed management scope '$ScopeName'.\"",
-			"    }",
-			"}",
-			"",
-			"$sp = Get-ServicePrincipal -Identity $ServicePrincipalId -ErrorAction SilentlyContinue",
-			"if ($sp) {",
-			"    $left = @(Get-ManagementRoleAssignment -RoleAssignee $ServicePrincipalId -ErrorAction SilentlyContinue | Where-Object { $_.Name -ne $AssignmentName })",
-			"    if ($left.Count -gt 0) {",
-			"        Write-Warning \"The service principal still has other role assignments: $(($left | ForEach-Object { $_.Name }) -join ', '). Left in place.\"",
-			"    } elseif ($PSCmdlet.ShouldProcess($ServicePrincipalId, 'Remove service principal pointer')) {",
-			"        Remove-ServicePrincipal -Identity $ServicePrincipalId -Confirm:$false",
-			"        Write-Host 'Removed the service principal pointer.'",
-			"    }",
-			"}",
-			"",
-			"$ids = Get-EwsAllowedAppIds",
+		exoUndoRBAC(w)
+		w.l("$ids = Get-EwsAllowedAppIds",
 			"if ($ids -notcontains $AppId) {",
 			"    Write-Host 'The app ID is not on the EWS allow-list; nothing to remove.'",
 			"} else {",
@@ -802,25 +784,7 @@ func exoRBAC(w *psw, in Input, undo bool) {
 			"Write-Host 'Role changes for apps take 30 minutes to 2 hours to apply.'")
 		return
 	}
-	w.l("# Custom scopes and role assignments need organisation customisation (once per tenant).",
-		"if ((Get-OrganizationConfig).IsDehydrated -and $PSCmdlet.ShouldProcess('organization', 'Enable-OrganizationCustomization')) {",
-		"    Enable-OrganizationCustomization",
-		"}",
-		"",
-		"# 1. The service principal pointer.",
-		"$sp = Get-ServicePrincipal -Identity $ServicePrincipalId -ErrorAction SilentlyContinue",
-		"if ($sp -and \"$($sp.AppId)\" -ne $AppId) {",
-		"    throw \"Service principal $ServicePrincipalId belongs to app $($sp.AppId), not $AppId. Copy both IDs from Entra ID > Enterprise applications.\"",
-		"}",
-		"if (-not $sp) {",
-		"    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, 'Create service principal pointer')) {",
-		"        New-ServicePrincipal -AppId $AppId -ObjectId $ServicePrincipalId -DisplayName $DisplayName | Out-Null",
-		"        Write-Host \"Created service principal '$DisplayName'.\"",
-		"    }",
-		"} else {",
-		"    Write-Host \"Service principal for app $AppId exists already; not changed.\"",
-		"}",
-		"")
+	exoServicePrincipal(w)
 	roomsNote(w, in, scoped)
 	if scoped {
 		w.l("# 2. The management scope (RBAC for Applications counts direct group members only).")

@@ -39,6 +39,11 @@ var goldenCases = []struct {
 	{"exo-rbac-apps", EXORBACApps, Input{AppID: appID, SPObjectID: spID, ScopeGroup: "EWS Targets", VerifyMailbox: "adele@contoso.com"}, false},
 	{"exo-rbac-apps-unscoped", EXORBACApps, Input{AppID: appID, SPObjectID: spID}, false},
 	{"exo-rbac-apps-undo", EXORBACApps, Input{AppID: appID, SPObjectID: spID}, true},
+	{"exo-graph-rbac-apps", EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeGroup: "CN=Graph Targets,OU=Groups,DC=contoso,DC=com", VerifyMailbox: "adele@contoso.com", Rooms: true}, false},
+	{"exo-graph-rbac-apps-filter-read", EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeFilter: "Department -eq 'Sales'", GraphRole: "calendars.read"}, false},
+	{"exo-graph-rbac-apps-members", EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, Members: []string{"adele@contoso.com", "room-1@contoso.com"}, GraphRole: "Application Calendars.ReadBasic"}, false},
+	{"exo-graph-rbac-apps-unscoped", EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID}, false},
+	{"exo-graph-rbac-apps-undo", EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID}, true},
 }
 
 func TestGolden(t *testing.T) {
@@ -108,7 +113,7 @@ func checkScript(t *testing.T, s *Script) {
 			t.Errorf("missing %q", must)
 		}
 	}
-	if s.Kind == EXORBACApps && !strings.Contains(text, "#Requires -Modules ExchangeOnlineManagement") {
+	if (s.Kind == EXORBACApps || s.Kind == EXOGraphRBACApps) && !strings.Contains(text, "#Requires -Modules ExchangeOnlineManagement") {
 		t.Error("EXO script does not require ExchangeOnlineManagement")
 	}
 	lines := strings.Split(text, "\n")
@@ -198,6 +203,23 @@ func TestScriptContent(t *testing.T) {
 		{OnPremRoleGroup, Input{Account: "svc-ews@contoso.com"}, true,
 			[]string{"Remove-RoleGroup -Identity $RoleGroupName"}, []string{"New-RoleGroup ", "New-ManagementRoleAssignment "}},
 		{OnPremOrgWide, Input{Exchange: "2016", Account: "svc-ews@contoso.com"}, false, []string{"out of support since 14 October 2025"}, nil},
+		// Graph: the role, the scope, the verification, the consent and cache notes; no EWS allow-list.
+		{EXOGraphRBACApps, Input{AppID: strings.ToUpper(appID), SPObjectID: spID, ScopeGroup: "Graph Targets", VerifyMailbox: "adele@contoso.com"}, false,
+			[]string{"$AppId = '" + appID + "'", "New-ServicePrincipal -AppId $AppId -ObjectId $ServicePrincipalId", "$RoleName = 'Application Calendars.ReadWrite'",
+				"$ScopeName = 'Graph-Calendar-App-Scope'", "MemberOfGroup -eq '{0}'", "New-ManagementScope -Name $ScopeName -RecipientRestrictionFilter $filter",
+				"New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName -CustomResourceScope $ScopeName",
+				"Test-ServicePrincipalAuthorization -Identity $AppId -Resource $VerifyMailbox", "tenant-wide", "30 minutes to 2 hours", "bypasses that cache",
+				"Enterprise applications", "read, create, update and delete events", "Test-ApplicationAccessPolicy -Identity $VerifyMailbox"},
+			[]string{"EwsAllowedAppIDs -", "Set-OrganizationConfig", "EWS.AccessAsApp", "Place.Read.All"}},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeFilter: "Department -eq 'Sales'", GraphRole: " Calendars.ReadBasic ", Rooms: true}, false,
+			[]string{"$RoleName = 'Application Calendars.ReadBasic'", "$Filter = 'Department -eq ''Sales'''", "Place.Read.All. That is an Entra ID permission, not an RBAC for Applications", "must match the scope too", "no body, no attendees"},
+			[]string{"Calendars.ReadWrite'", "$TargetGroup"}},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Calendars.Read"}, false,
+			[]string{"$RoleName = 'Application Calendars.Read'", "-Role $RoleName | Out-Null", "EVERY mailbox", "# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource 'user@contoso.com'"},
+			[]string{"-CustomResourceScope $ScopeName |", "New-ManagementScope"}},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeGroup: "ignored on undo"}, true,
+			[]string{"Remove-ManagementRoleAssignment -Identity $AssignmentName", "Remove-ManagementScope -Identity $ScopeName", "Remove-ServicePrincipal -Identity $ServicePrincipalId", "still used by", "other role assignments", "$AssignmentName = 'Graph-Calendars-" + appID + "'"},
+			[]string{"New-ServicePrincipal ", "New-ManagementRoleAssignment ", "New-ManagementScope ", "EwsAllowedAppIDs", "$TargetGroup"}},
 	}
 	for _, tt := range tests {
 		s, err := Generate(tt.kind, tt.in, tt.undo)
@@ -247,6 +269,18 @@ func TestGenerateRejects(t *testing.T) {
 		{EXORBACApps, Input{AppID: appID}, "service principal object ID"},
 		{EXORBACApps, Input{AppID: appID, SPObjectID: appID}, "service principal object ID"},
 		{EXORBACApps, Input{AppID: appID, SPObjectID: spID + "'"}, "service principal object ID"},
+		{EXORBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Calendars.Read"}, "Graph role"},
+		{OnPremOrgWide, Input{Account: "svc@contoso.com", GraphRole: "Calendars.ReadWrite"}, "Graph role"},
+		{EXOGraphRBACApps, Input{SPObjectID: spID}, "app ID"},
+		{EXOGraphRBACApps, Input{AppID: appID}, "service principal object ID"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: appID}, "service principal object ID"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeGroup: "G", ScopeFilter: "Department -eq 'x'"}, "scope"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Calendars.ReadWrite.All"}, "Graph role"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Mail.Read"}, "Graph role"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Place.Read.All"}, "Graph role"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Application EWS.AccessAsApp"}, "Graph role"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, GraphRole: "Calendars.Read'; Remove-Mailbox"}, "Graph role"},
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, VerifyMailbox: "not an address"}, "verification mailbox"},
 	}
 	for _, tt := range tests {
 		_, err := Generate(tt.kind, tt.in, false)
@@ -304,12 +338,12 @@ func TestKindFor(t *testing.T) {
 // TestScriptHostile proves quoting alone keeps every value inside its literal: render is
 // called without validation, every field hostile, every kind, both directions.
 func TestScriptHostile(t *testing.T) {
-	kinds := []Kind{OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps}
+	kinds := []Kind{OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps, EXOGraphRBACApps}
 	for _, h := range hostile {
 		for _, k := range kinds {
 			for _, undo := range []bool{false, true} {
 				for _, scope := range []int{0, 1, 2} {
-					in := Input{Account: h.value, AppID: h.value, SPObjectID: h.value, DisplayName: h.value, VerifyMailbox: h.value, Rooms: true}
+					in := Input{Account: h.value, AppID: h.value, SPObjectID: h.value, DisplayName: h.value, VerifyMailbox: h.value, Rooms: true, GraphRole: h.value}
 					switch scope {
 					case 0:
 						in.ScopeGroup = h.value
@@ -352,6 +386,8 @@ func TestScriptHostileValidated(t *testing.T) {
 			{OnPremScoped, Input{Account: "svc@contoso.com", ScopeGroup: n}},
 			{OnPremRoleGroup, Input{Account: "svc@contoso.com", ScopeGroup: n, Members: []string{"a@contoso.com"}}},
 			{EXORBACApps, Input{AppID: appID, SPObjectID: spID, DisplayName: n, ScopeGroup: n}},
+			{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, DisplayName: n, ScopeGroup: n, Rooms: true}},
+			{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, DisplayName: n, ScopeGroup: n, Members: []string{"a@contoso.com"}, GraphRole: "Calendars.Read"}},
 			{OnPremScoped, Input{Account: "svc@contoso.com", ScopeFilter: "Department -eq '" + strings.ReplaceAll(n, "'", "''") + "'"}},
 		} {
 			s, err := Generate(in.k, in.in, false)
@@ -396,9 +432,9 @@ func TestKindHelpAndSituationFrom(t *testing.T) {
 // single-quoted literals and comments — is byte for byte the same.
 func TestScriptStructureIndependentOfValues(t *testing.T) {
 	benign := func(v string) Input {
-		return Input{Account: v, AppID: v, SPObjectID: v, DisplayName: v, VerifyMailbox: v, Rooms: true}
+		return Input{Account: v, AppID: v, SPObjectID: v, DisplayName: v, VerifyMailbox: v, Rooms: true, GraphRole: v}
 	}
-	for _, k := range []Kind{OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps} {
+	for _, k := range []Kind{OnPremOrgWide, OnPremScoped, OnPremRoleGroup, EXORBACApps, EXOGraphRBACApps} {
 		for _, undo := range []bool{false, true} {
 			for scope := 0; scope < 3; scope++ {
 				build := func(v string) string {
