@@ -32,6 +32,7 @@ func main() {
 	watchGLFailure()
 
 	a := app.NewWithID(deputy.ID)
+	a.SetIcon(ui.Icon())
 	w := a.NewWindow(deputy.Name)
 	w.SetMaster()
 	w.Resize(fyne.NewSize(1200, 800))
@@ -45,7 +46,9 @@ func main() {
 		w.ShowAndRun()
 		os.Exit(1)
 	}
-	u := ui.New(w, ui.DefaultEnv(deputy.Version, store))
+	env := ui.DefaultEnv(deputy.Version, store)
+	env.Export = ui.ExportReport // reports carry the setup script for the profile's situation
+	u := ui.New(w, env)
 	w.SetContent(u.Content())
 
 	a.Lifecycle().SetOnStarted(func() {

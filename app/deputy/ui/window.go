@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
@@ -54,6 +55,9 @@ type Window struct {
 	tabs      *container.AppTabs
 	formTab   *container.TabItem
 	diagTab   *container.TabItem
+	setup     *SetupView
+	setupTab  *container.TabItem
+	setupKey  string // the profile situation the Setup tab was last filled from
 	main      fyne.CanvasObject
 	welcome   fyne.CanvasObject
 	welcomeSt *widget.Label
@@ -91,6 +95,9 @@ func New(w fyne.Window, env Env) *Window {
 	u.diag.OnCancel = u.Cancel
 	u.diag.OnExport = u.export
 	u.diag.OnTrust = u.trust
+	u.setup = NewSetupView()
+	u.setup.OnCopy = func(s string) { fyne.CurrentApp().Clipboard().SetContent(s) }
+	u.setup.OnSave = u.saveScript
 
 	u.list = widget.NewList(
 		func() int { return len(u.profiles) },
@@ -127,7 +134,8 @@ func New(w fyne.Window, env Env) *Window {
 	u.title.Truncation = fyne.TextTruncateEllipsis
 	u.formTab = container.NewTabItemWithIcon("Profile", theme.AccountIcon(), u.form.Content())
 	u.diagTab = container.NewTabItemWithIcon("Diagnostics", theme.SearchIcon(), u.diag.Content())
-	u.tabs = container.NewAppTabs(u.formTab, u.diagTab)
+	u.setupTab = container.NewTabItemWithIcon("Setup", theme.DocumentCreateIcon(), u.setup.Content())
+	u.tabs = container.NewAppTabs(u.formTab, u.diagTab, u.setupTab)
 	right := container.NewBorder(u.title, nil, nil, nil, u.tabs)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.18
@@ -145,8 +153,11 @@ func New(w fyne.Window, env Env) *Window {
 	})
 	// Focus left in a (now hidden) form field would swallow Enter on the Diagnostics tab.
 	u.tabs.OnSelected = func(ti *container.TabItem) {
-		if ti == u.diagTab {
+		if ti == u.diagTab || ti == u.setupTab {
 			w.Canvas().Unfocus()
+		}
+		if ti == u.setupTab {
+			u.syncSetup()
 		}
 	}
 	// Ctrl+R runs from anywhere, Esc cancels a run.
@@ -172,6 +183,22 @@ func (u *Window) Diagnostics() *DiagnosticsView { return u.diag }
 // ShowDiagnostics and ShowProfile switch tabs.
 func (u *Window) ShowDiagnostics() { u.tabs.Select(u.diagTab) }
 func (u *Window) ShowProfile()     { u.tabs.Select(u.formTab) }
+func (u *Window) ShowSetup()       { u.tabs.Select(u.setupTab) }
+
+// Setup is the Setup tab's view.
+func (u *Window) Setup() *SetupView { return u.setup }
+
+// syncSetup fills the Setup tab from the profile on screen, unless it was already filled
+// from exactly this situation (then the admin's choices on the tab stay).
+func (u *Window) syncSetup() {
+	s := situationOf(u.form.Values())
+	key := fmt.Sprintf("%#v", s)
+	if key == u.setupKey {
+		return
+	}
+	u.setupKey = key
+	u.setup.Prefill(s)
+}
 
 func (u *Window) buildWelcome() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Welcome to Deputy", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
@@ -190,12 +217,14 @@ func (u *Window) buildWelcome() fyne.CanvasObject {
 		"The demo starts a simulated Exchange server on this computer (127.0.0.1, nothing leaves it),\n"+
 			"with a few deliberate mistakes, creates a “Demo” profile and diagnoses it.",
 		fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-	demoNote.Importance = widget.LowImportance
+	// Regular foreground: the theme's low-importance grey is too faint to read on white.
+	demoNote.Importance = widget.MediumImportance
 	u.welcomeSt = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	u.welcomeSt.Wrapping = fyne.TextWrapWord
 	u.welcomeSt.Importance = widget.DangerImportance
-	icon := widget.NewIcon(theme.NewPrimaryThemedResource(theme.AccountIcon()))
-	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSize(96, 96), icon))
+	icon := canvas.NewImageFromResource(Icon())
+	icon.FillMode = canvas.ImageFillContain
+	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSize(128, 128), icon))
 	body := container.NewVBox(iconBox, title, intro, layout.NewSpacer(),
 		container.NewCenter(container.NewHBox(u.demoBtn, create)), demoNote, u.welcomeSt)
 	return container.NewCenter(container.NewPadded(body))
@@ -283,6 +312,9 @@ func (u *Window) open(i int) {
 	u.updateTitle()
 	u.updateButtons()
 	u.checkKeychain(p.ID)
+	if u.tabs.Selected() == u.setupTab {
+		u.syncSetup()
+	}
 }
 
 func (u *Window) restoreSelection() {
@@ -891,11 +923,12 @@ func (u *Window) export() {
 		return
 	}
 	name := fmt.Sprintf("deputy-%s-%s%s", safeFile(r.Profile.Name), r.FinishedAt.Format("2006-01-02-1504"), u.env.ExportFormats[0])
-	home, _ := os.UserHomeDir()
-	pickFile(u.win.Canvas(), "Export the result", home, name, u.env.ExportFormats, true, func(path string) {
+	u.saveDialog("Export the result", name, u.env.ExportFormats, func(path string) error {
 		if err := u.ExportTo(path); err != nil {
-			u.showError("Export failed", err)
+			return err
 		}
+		u.offerOpen("Report exported", path)
+		return nil
 	})
 }
 
