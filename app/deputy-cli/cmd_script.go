@@ -24,16 +24,17 @@ func runScript(ctx context.Context, e *env, args []string) int {
 	var (
 		kindName, exchange, account, appID, spID, displayName string
 		scopeGroup, scopeFilter, mailboxes, verify, out       string
-		profileName                                           string
+		profileName, graphRole                                string
 		rooms, undo                                           bool
 	)
-	fs.StringVar(&kindName, "kind", "", "onprem-scoped | onprem-orgwide | onprem-rolegroup | exo-rbac-apps (exo-classic explains why there is none)")
+	fs.StringVar(&kindName, "kind", "", "onprem-scoped | onprem-orgwide | onprem-rolegroup | exo-rbac-apps | exo-graph-rbac-apps (exo-classic explains why there is none)")
 	fs.StringVar(&profileName, "profile", "", "take the account (or app ID), environment and target list from a saved profile; flags override it")
 	fs.StringVar(&exchange, "exchange", "", "on-premises version: 2016 | 2019 | SE (shown in the script's header)")
 	fs.StringVar(&account, "account", "", "service account (on-premises): svc@contoso.com or DOMAIN\\user")
 	fs.StringVar(&appID, "app-id", "", "Exchange Online: the Entra app's application (client) ID (the profile's client ID)")
 	fs.StringVar(&spID, "sp-object-id", "", "Exchange Online: the service principal's object ID, from Entra ID > Enterprise applications > the app (not App registrations)")
-	fs.StringVar(&displayName, "display-name", "", "Exchange Online: display name for the service principal (default \"EWS app <app ID>\")")
+	fs.StringVar(&displayName, "display-name", "", "Exchange Online: display name for the service principal (default \"EWS app <app ID>\", or \"Graph app <app ID>\")")
+	fs.StringVar(&graphRole, "graph-role", "", "exo-graph-rbac-apps: the Graph calendar permission to assign: Calendars.ReadWrite (default) | Calendars.Read | Calendars.ReadBasic")
 	fs.StringVar(&scopeGroup, "scope-group", "", "limit to the direct members of this group (name or DN); with --mailboxes, the group to create")
 	fs.StringVar(&scopeFilter, "scope-filter", "", "limit with an OPATH recipient filter, e.g. \"Department -eq 'Sales'\"")
 	fs.StringVar(&mailboxes, "mailboxes", "", "limit to a listed set: a `FILE` with one address per line or a CSV export (- for stdin); they go into --scope-group (default \""+setup.DefaultTargetGroup+"\")")
@@ -54,7 +55,7 @@ func runScript(ctx context.Context, e *env, args []string) int {
 	}
 
 	in := setup.Input{Exchange: exchange, Rooms: rooms}
-	var envFromProfile string
+	var envFromProfile, protocolFromProfile string
 	var profileMailboxes []string
 	if profileName != "" {
 		p, err := loadScriptProfile(e, profileName)
@@ -64,7 +65,7 @@ func runScript(ctx context.Context, e *env, args []string) int {
 		}
 		in.Account, in.AppID = p.account, p.appID
 		in.Rooms = in.Rooms || p.rooms
-		envFromProfile = p.environment
+		envFromProfile, protocolFromProfile = p.environment, p.protocol
 		profileMailboxes = p.mailboxes
 	}
 	set := map[string]bool{}
@@ -77,14 +78,26 @@ func runScript(ctx context.Context, e *env, args []string) int {
 	}
 	in.SPObjectID, in.DisplayName = spID, displayName
 	in.ScopeGroup, in.ScopeFilter, in.VerifyMailbox = scopeGroup, scopeFilter, verify
+	if set["graph-role"] {
+		in.GraphRole = graphRole
+		if strings.TrimSpace(graphRole) == "" {
+			fmt.Fprintf(e.stderr, "deputy-cli script: --graph-role is empty (want %s)\n", strings.Join(setup.GraphRoles, ", "))
+			return exitUsage
+		}
+	}
 
 	if kindName == "" {
-		switch envFromProfile {
-		case "exo":
+		switch {
+		case envFromProfile == "exo" && (protocolFromProfile == "graph" || set["graph-role"]):
+			kindName = string(setup.EXOGraphRBACApps)
+		case envFromProfile == "exo":
 			kindName = string(setup.EXORBACApps)
+			if protocolFromProfile == "both" {
+				fmt.Fprintln(e.stderr, "This profile checks EWS and Graph: this is the EWS script. For Graph, run again with --kind exo-graph-rbac-apps.")
+			}
 		default:
 			// On-premises the choice (scoped, org-wide, role group) is the admin's to make.
-			fmt.Fprintln(e.stderr, "deputy-cli script: --kind is required (onprem-scoped, onprem-orgwide, onprem-rolegroup or exo-rbac-apps)")
+			fmt.Fprintln(e.stderr, "deputy-cli script: --kind is required (onprem-scoped, onprem-orgwide, onprem-rolegroup, exo-rbac-apps or exo-graph-rbac-apps)")
 			return exitUsage
 		}
 	}
@@ -94,7 +107,7 @@ func runScript(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	// A profile is either on-premises or Exchange Online; keep only what the kind uses.
-	if kind == setup.EXORBACApps {
+	if kind == setup.EXORBACApps || kind == setup.EXOGraphRBACApps {
 		in.Account = ""
 	} else if !set["app-id"] {
 		in.AppID = ""
@@ -193,9 +206,9 @@ func scriptWriteFile(path string, data []byte) error {
 
 // scriptProfile is what the script command takes from a saved profile.
 type scriptProfile struct {
-	account, appID, environment string
-	mailboxes                   []string
-	rooms                       bool
+	account, appID, environment, protocol string
+	mailboxes                             []string
+	rooms                                 bool
 }
 
 // loadScriptProfile reads a saved profile (the window's store, or DEPUTY_CONFIG_DIR).
@@ -210,7 +223,7 @@ func loadScriptProfile(e *env, name string) (scriptProfile, error) {
 	if err != nil {
 		return scriptProfile{}, fmt.Errorf("--profile: %w", err)
 	}
-	sp := scriptProfile{environment: p.Environment, appID: p.ClientID, mailboxes: p.Mailboxes, rooms: p.CheckRooms}
+	sp := scriptProfile{environment: p.Environment, protocol: p.Protocol, appID: p.ClientID, mailboxes: p.Mailboxes, rooms: p.CheckRooms}
 	if p.Environment != "exo" {
 		sp.account = p.User
 	}
