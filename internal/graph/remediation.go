@@ -25,10 +25,11 @@ type Situation struct {
 	AccessPolicy bool
 }
 
-// Names the fixes use, so a remediation refers to one consistent set-up.
+// Names the fixes use, so a remediation refers to the set-up the script
+// (deputy-cli script --kind exo-graph-rbac-apps) creates.
 const (
-	GraphScopeName = "Graph-Calendar-App-Scope"
-	GraphAppRole   = "Application Calendars.ReadWrite"
+	GraphScopeName = setup.EXOGraphScopeName
+	GraphAppRole   = "Application " + setup.GraphRoleReadWrite
 )
 
 // Remediation is the fix for a Graph mailbox failure of class c with Graph code code.
@@ -79,11 +80,20 @@ func (s Situation) mbxProse() string {
 // silently defeats every scope.
 const consentWarning = "Warning: a tenant-wide admin consent in Entra ID for the same Graph permission (Calendars.ReadWrite, Calendars.Read or Calendars.ReadBasic) grants the app EVERY mailbox, whatever the management scope says — remove that consent (Entra admin center → Enterprise applications → the app → Permissions) if the app should reach only the scoped mailboxes."
 
-// rbacLines are the RBAC for Applications set-up with a management scope.
+// scriptCommand is the deputy-cli line that writes the whole set-up (idempotent, -WhatIf,
+// verification, undo) for this app; role "" is the script's default, Calendars.ReadWrite.
+func scriptCommand(s Situation, role string) string {
+	return "# the whole set-up as one script (looks before it creates, honours -WhatIf, has an --undo): " +
+		setup.Command(setup.EXOGraphRBACApps, setup.Input{AppID: s.AppID, SPObjectID: s.SPObjectID, ScopeGroup: s.ScopeGroup, VerifyMailbox: s.Mailbox, GraphRole: role}, false)
+}
+
+// rbacLines are the RBAC for Applications set-up with a management scope: first the
+// deputy-cli command that writes it as a script, then the same steps inline.
 func rbacLines(s Situation) []string {
 	group := q(s.ScopeGroup, "<group DN from Get-Group>")
 	filter := "MemberOfGroup -eq " + group
 	return []string{
+		scriptCommand(s, ""),
 		"Connect-ExchangeOnline",
 		"# once per app: the Exchange service principal pointing at the Entra app (IDs from Enterprise applications)",
 		"New-ServicePrincipal -AppId " + s.app() + " -ObjectId " + q(s.SPObjectID, "<object ID from Entra ID > Enterprise applications>"),
@@ -121,6 +131,7 @@ func remediation(c result.Class, code string, s Situation) fix {
 			return fix{
 				why: fmt.Sprintf("Reads work but Graph refused to create or delete an event in %s: the app holds a read-only grant (Calendars.Read or Calendars.ReadBasic, or the RBAC role Application Calendars.Read). Grant %s instead (scoped with RBAC for Applications, or as the Entra application permission Calendars.ReadWrite). %s", mbx, GraphAppRole, consentWarning),
 				cmds: []string{
+					scriptCommand(s, setup.GraphRoleReadWrite),
 					"Get-ManagementRoleAssignment -RoleAssignee " + s.app() + " | Format-Table Name,Role,CustomResourceScope",
 					"New-ManagementRoleAssignment -App " + s.app() + " -Role " + setup.Quote(GraphAppRole) + " -CustomResourceScope " + s.scope(),
 					"Test-ServicePrincipalAuthorization -Identity " + s.app() + " -Resource " + s.mailbox() + " | Format-Table",
