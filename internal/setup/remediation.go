@@ -18,6 +18,7 @@ type Situation struct {
 	ScopeFilter string // OPATH recipient filter, e.g. Department -eq 'Sales'
 	Mailbox     string // the mailbox the remediation is about; "" = the service account itself
 	Rooms       bool
+	Protocol    string // Exchange Online: "ews" | "graph" | "both" ("" = ews); graph picks exo-graph-rbac-apps
 }
 
 // Object names shared by the remediation text and the generated scripts, so a fix refers

@@ -112,16 +112,21 @@ func SituationFrom(p result.Profile) Situation {
 	s := Situation{Environment: p.Environment, Account: p.ServiceAccount}
 	if p.Environment == result.EXO {
 		s.AppID = p.ClientID
+		s.Protocol = p.Protocol
 	}
 	return s
 }
 
-// KindFor picks the script for a situation: Exchange Online → exo-rbac-apps (exo-classic
-// when there is no app, only a user account); on-premises → scoped when a scope is known.
+// KindFor picks the script for a situation: Exchange Online → exo-rbac-apps, or
+// exo-graph-rbac-apps when the protocol is Graph only (exo-classic when there is no app,
+// only a user account); on-premises → scoped when a scope is known.
 func KindFor(s Situation) Kind {
 	if s.Environment == result.EXO {
 		if s.AppID == "" && s.Account != "" {
 			return EXOClassic
+		}
+		if s.Protocol == "graph" {
+			return EXOGraphRBACApps
 		}
 		return EXORBACApps
 	}

@@ -327,6 +327,9 @@ func TestKindFor(t *testing.T) {
 		{Situation{Environment: result.OnPrem, ScopeFilter: "f"}, OnPremScoped},
 		{Situation{Environment: result.EXO, AppID: appID}, EXORBACApps},
 		{Situation{Environment: result.EXO, Account: "svc@contoso.com"}, EXOClassic},
+		{Situation{Environment: result.EXO, AppID: appID, Protocol: "graph"}, EXOGraphRBACApps},
+		{Situation{Environment: result.EXO, AppID: appID, Protocol: "both"}, EXORBACApps},
+		{Situation{Environment: result.OnPrem, Account: "a", Protocol: "graph"}, OnPremOrgWide},
 	}
 	for _, tt := range tests {
 		if got := KindFor(tt.s); got != tt.want {
@@ -421,6 +424,10 @@ func TestKindHelpAndSituationFrom(t *testing.T) {
 	if s.AppID != appID || s.Environment != result.EXO || KindFor(s) != EXORBACApps {
 		t.Errorf("SituationFrom(exo) = %+v", s)
 	}
+	s = SituationFrom(result.Profile{Environment: result.EXO, ClientID: appID, Protocol: "graph"})
+	if s.Protocol != "graph" || KindFor(s) != EXOGraphRBACApps {
+		t.Errorf("SituationFrom(exo graph) = %+v", s)
+	}
 	s = SituationFrom(result.Profile{Environment: result.OnPrem, ServiceAccount: `CONTOSO\svc`, ClientID: appID})
 	if s.AppID != "" || s.Account != `CONTOSO\svc` || KindFor(s) != OnPremOrgWide {
 		t.Errorf("SituationFrom(onprem) = %+v", s)
@@ -479,4 +486,35 @@ func FuzzQuote(f *testing.F) {
 			t.Fatalf("Quote(%q): literals %q, code %q", s, lits, code)
 		}
 	})
+}
+
+// TestCommand: the deputy-cli line for a situation names the kind and every value as one
+// literal, and no hostile value reaches the code.
+func TestCommand(t *testing.T) {
+	tests := []struct {
+		kind Kind
+		in   Input
+		undo bool
+		want string
+	}{
+		{EXOGraphRBACApps, Input{AppID: appID, SPObjectID: spID, ScopeGroup: "O'Neil Team", GraphRole: "Calendars.Read", Rooms: true}, false,
+			"deputy-cli script --kind exo-graph-rbac-apps --app-id '" + appID + "' --sp-object-id '" + spID + "' --scope-group 'O''Neil Team' --graph-role 'Calendars.Read' --rooms"},
+		{EXOGraphRBACApps, Input{ScopeGroup: "G"}, true,
+			"deputy-cli script --kind exo-graph-rbac-apps --app-id '<application (client) ID>' --sp-object-id '<object ID from Entra ID > Enterprise applications>' --undo"},
+		{EXORBACApps, Input{AppID: appID, SPObjectID: spID, ScopeFilter: "Department -eq 'Sales'", GraphRole: "ignored"}, false,
+			"deputy-cli script --kind exo-rbac-apps --app-id '" + appID + "' --sp-object-id '" + spID + "' --scope-filter 'Department -eq ''Sales'''"},
+		{OnPremScoped, Input{Account: `CONTOSO\svc`, VerifyMailbox: "a@contoso.com"}, false,
+			`deputy-cli script --kind onprem-scoped --account 'CONTOSO\svc' --verify-mailbox 'a@contoso.com'`},
+	}
+	for _, tt := range tests {
+		if got := Command(tt.kind, tt.in, tt.undo); got != tt.want {
+			t.Errorf("Command(%s) =\n%s\nwant\n%s", tt.kind, got, tt.want)
+		}
+	}
+	for _, h := range hostile {
+		for _, k := range Kinds {
+			in := Input{Account: h.value, AppID: h.value, SPObjectID: h.value, ScopeGroup: h.value, ScopeFilter: h.value, VerifyMailbox: h.value, GraphRole: h.value}
+			assertInert(t, "Command "+string(k), Command(k, in, false))
+		}
+	}
 }
