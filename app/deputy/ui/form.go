@@ -56,6 +56,14 @@ type ProfileForm struct {
 	content     fyne.CanvasObject
 	passwordSet bool // the keychain holds a password for the loaded profile
 
+	oa        *oauthForm
+	deviceMsg string
+	// OAuth reaches Entra ID for Connect account, Sign out and the token sources (nil:
+	// the real clouds, no keychain).
+	OAuth *OAuthEnv
+	// OnSignIn is called after a Connect account or Sign out finished (err nil on success).
+	OnSignIn func(err error)
+
 	// OnChanged is called after every user edit (to update the dirty marker).
 	OnChanged func()
 	// OnSave and OnRevert are wired by the window.
@@ -75,7 +83,7 @@ func NewProfileForm() *ProfileForm {
 	f.name.SetPlaceHolder("Interview scheduling")
 	f.name.OnChanged = changed(FieldName)
 
-	f.env = widget.NewRadioGroup(labels(environments), func(string) { f.edited("") })
+	f.env = widget.NewRadioGroup(labels(environments), func(string) { f.envChanged(); f.edited("") })
 	f.env.Horizontal = true
 	f.env.Required = true
 
@@ -184,6 +192,7 @@ func NewProfileForm() *ProfileForm {
 	}
 	f.authItems[AuthBasic] = creds
 	f.authItems[AuthNTLM] = creds
+	f.buildOAuth(item)
 	f.tail = []*widget.FormItem{
 		item(FieldServiceMailbox, f.svcMailbox, "The service account's own mailbox: proves the account works before impersonating"),
 		item(FieldMailboxes, container.NewVBox(f.mailboxes, mbButtons), ""),
@@ -203,6 +212,14 @@ func NewProfileForm() *ProfileForm {
 		container.NewVScroll(container.NewPadded(f.form)))
 	f.Load(FormValues{}, false)
 	return f
+}
+
+// orEmpty is "" for the default choice, so an untouched Select reads as unset.
+func orEmpty(id, def string) string {
+	if id == def {
+		return ""
+	}
+	return id
 }
 
 func labels(opts []struct{ ID, Label string }) []string {
@@ -240,7 +257,11 @@ func (f *ProfileForm) swapAuth() {
 		return
 	}
 	mode := idFor(authModes, f.auth.Selected)
-	items := append(append(append([]*widget.FormItem{}, f.head...), f.authItems[mode]...), f.tail...)
+	sub := f.authItems[mode]
+	if mode == AuthBasic || mode == AuthNTLM {
+		sub = f.legacyItems(sub)
+	}
+	items := append(append(append([]*widget.FormItem{}, f.head...), sub...), f.tail...)
 	f.form.Items = items
 	f.form.Refresh()
 }
@@ -273,6 +294,11 @@ func (f *ProfileForm) Values() FormValues {
 		Concurrency:    strings.TrimSpace(f.concurrency.Text),
 		WriteTest:      f.writeTest.Checked,
 		CheckRooms:     f.checkRooms.Checked,
+		Tenant:         strings.TrimSpace(f.oa.tenant.Text),
+		ClientID:       strings.TrimSpace(f.oa.clientID.Text),
+		Cloud:          orEmpty(idFor(clouds, f.oa.cloud.Selected), clouds[0].ID),
+		CertFile:       strings.TrimSpace(f.oa.certFile.Text),
+		Protocol:       orEmpty(idFor(protocols, f.oa.protocol.Selected), protocols[0].ID),
 	}
 }
 
@@ -300,6 +326,17 @@ func (f *ProfileForm) Load(v FormValues, passwordSaved bool) {
 	f.concurrency.SetText(v.Concurrency)
 	f.writeTest.SetChecked(v.WriteTest)
 	f.checkRooms.SetChecked(v.CheckRooms)
+	f.oa.tenant.SetText(v.Tenant)
+	f.oa.clientID.SetText(v.ClientID)
+	f.oa.cloud.SetSelected(labelFor(clouds, v.Cloud))
+	f.oa.protocol.SetSelected(labelFor(protocols, v.Protocol))
+	f.oa.certFile.SetText(v.CertFile)
+	f.oa.secret.SetText("")
+	f.oa.certPassword.SetText("")
+	f.oa.cert = nil
+	f.oa.certInfo.SetText("")
+	f.swapAuth()
+	f.refreshSignIn()
 	f.loaded = f.Values()
 	f.pwChanged = false
 	f.passwordSet = passwordSaved
@@ -327,6 +364,8 @@ func (f *ProfileForm) MarkSaved(passwordSaved bool) {
 	f.passwordSet = passwordSaved
 	f.password.SetText("")
 	f.password.SetPlaceHolder(f.passwordPlaceholder())
+	f.oa.secret.SetText("")
+	f.oa.cert = nil
 	f.loading = false
 }
 
@@ -335,7 +374,7 @@ func (f *ProfileForm) Password() (string, bool) { return f.password.Text, f.pwCh
 
 // Dirty reports unsaved edits.
 func (f *ProfileForm) Dirty() bool {
-	return f.Values() != f.loaded || (f.pwChanged && f.password.Text != "")
+	return f.Values() != f.loaded || (f.pwChanged && f.password.Text != "") || f.oa.secret.Text != "" || f.oa.cert != nil
 }
 
 // SetKeychainState shows where the password lives and whether it is there.

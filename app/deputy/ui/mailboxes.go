@@ -24,16 +24,37 @@ const (
 	numColumns
 )
 
+// Columns shown only for Exchange Online runs that prove Microsoft Graph: beyond
+// numColumns so tables built for the seven fixed columns keep working. Columns() says
+// which to show.
+const (
+	ColProtocol  Column = numColumns + iota // ews | graph
+	ColMigration                            // the address's verdict (protocol both)
+)
+
 var columnTitles = [numColumns]string{"Status", "Mailbox", "Kind", "Class", "Code", "Latency", "Tries"}
 
 // Title is the column's header text.
-func (c Column) Title() string { return columnTitles[c] }
+func (c Column) Title() string {
+	switch c {
+	case ColProtocol:
+		return "Protocol"
+	case ColMigration:
+		return "Migration"
+	}
+	if c < 0 || c >= numColumns {
+		return ""
+	}
+	return columnTitles[c]
+}
 
 // Filter selects the rows the table shows. Zero values match everything.
 type Filter struct {
 	Status result.Status
 	Class  result.Class
-	Search string // case-insensitive substring of address, code or message
+	// Verdict is a migration verdict (both-ready, ews-only, graph-only, neither).
+	Verdict string
+	Search  string // case-insensitive substring of address, code or message
 }
 
 // MailboxModel holds the mailbox results and the sorted, filtered view the table shows.
@@ -46,6 +67,41 @@ type MailboxModel struct {
 	desc   bool
 	filter Filter
 	search string // lower-cased filter.Search
+
+	graph   bool              // some row is a Graph row
+	verdict map[string]string // lower-cased address → migration verdict
+}
+
+// SetMigration records the per-address migration verdicts (result.Migration, protocol
+// both); nil clears them.
+func (m *MailboxModel) SetMigration(mg *result.Migration) {
+	m.verdict = nil
+	if mg != nil {
+		m.verdict = make(map[string]string, len(mg.Addresses))
+		for _, a := range mg.Addresses {
+			m.verdict[strings.ToLower(a.Address)] = a.Verdict
+		}
+	}
+	m.apply()
+}
+
+// Verdict is the migration verdict of an address ("" without a migration view).
+func (m *MailboxModel) Verdict(address string) string { return m.verdict[strings.ToLower(address)] }
+
+// Columns are the columns to show: the fixed ones, Protocol when the result has Graph
+// rows, Migration when it has verdicts.
+func (m *MailboxModel) Columns() []Column {
+	cols := make([]Column, 0, numColumns+2)
+	for c := Column(0); c < numColumns; c++ {
+		cols = append(cols, c)
+	}
+	if m.graph {
+		cols = append(cols, ColProtocol)
+	}
+	if len(m.verdict) > 0 {
+		cols = append(cols, ColMigration)
+	}
+	return cols
 }
 
 // NewMailboxModel returns an empty model sorted by status, worst first.
@@ -92,7 +148,7 @@ func (m *MailboxModel) Sort() (Column, bool) { return m.sort, m.desc }
 
 // SetSort sorts by col; desc puts the largest (or worst) first.
 func (m *MailboxModel) SetSort(col Column, desc bool) {
-	if col < 0 || col >= numColumns {
+	if col < 0 || (col >= numColumns && col != ColProtocol && col != ColMigration) {
 		return
 	}
 	m.sort, m.desc = col, desc
@@ -126,6 +182,9 @@ func (m *MailboxModel) match(r *result.Mailbox) bool {
 	if m.filter.Class != "" && r.Class != m.filter.Class {
 		return false
 	}
+	if m.filter.Verdict != "" && m.Verdict(r.Address) != m.filter.Verdict {
+		return false
+	}
 	if m.search == "" {
 		return true
 	}
@@ -143,6 +202,12 @@ func containsFold(s, lower string) bool {
 
 func (m *MailboxModel) apply() {
 	m.view = m.view[:0]
+	m.graph = false
+	for i := range m.rows {
+		if m.rows[i].Protocol == result.Graph {
+			m.graph = true
+		}
+	}
 	for i := range m.rows {
 		if m.match(&m.rows[i]) {
 			m.view = append(m.view, i)
@@ -179,6 +244,10 @@ func (m *MailboxModel) comparer() func(a, b *result.Mailbox) int {
 		return func(a, b *result.Mailbox) int { return cmp.Compare(a.LatencyMs, b.LatencyMs) }
 	case ColAttempts:
 		return func(a, b *result.Mailbox) int { return cmp.Compare(a.Attempts, b.Attempts) }
+	case ColProtocol:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(protocolOf(a), protocolOf(b)) }
+	case ColMigration:
+		return func(a, b *result.Mailbox) int { return cmp.Compare(m.Verdict(a.Address), m.Verdict(b.Address)) }
 	}
 	return func(a, b *result.Mailbox) int { return cmp.Compare(a.Status.Rank(), b.Status.Rank()) }
 }
@@ -196,7 +265,69 @@ func (m *MailboxModel) Cell(row int, col Column) string {
 	if !ok {
 		return ""
 	}
+	switch col {
+	case ColProtocol:
+		return protocolOf(&r)
+	case ColMigration:
+		return m.Verdict(r.Address)
+	}
 	return mailboxCell(&r, col)
+}
+
+func protocolOf(r *result.Mailbox) string {
+	if r.Protocol == "" {
+		return result.EWS
+	}
+	return r.Protocol
+}
+
+// MigrationDetail is the detail pane's migration part for an address: both protocols'
+// outcome and the verdict ("" when the result has no migration view).
+func MigrationDetail(r *result.Result, address string) string {
+	if r == nil || r.Migration == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, a := range r.Migration.Addresses {
+		if strings.EqualFold(a.Address, address) {
+			fmt.Fprintf(&b, "Migration EWS → Microsoft Graph: %s", verdictText(a.Verdict))
+			break
+		}
+	}
+	for _, mb := range r.Mailboxes {
+		if !strings.EqualFold(mb.Address, address) {
+			continue
+		}
+		name := "EWS"
+		if mb.Protocol == result.Graph {
+			name = "Graph"
+		}
+		fmt.Fprintf(&b, "\n%s: %s", name, statusLabel(mb.Status))
+		if mb.Class != "" {
+			fmt.Fprintf(&b, " — %s", mb.Class)
+		}
+		if mb.Code != "" {
+			fmt.Fprintf(&b, " (%s)", mb.Code)
+		}
+		if mb.Status != result.Pass && mb.Remediation != "" {
+			fmt.Fprintf(&b, "\n  Fix: %s", mb.Remediation)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func verdictText(v string) string {
+	switch v {
+	case "both-ready":
+		return "ready on both"
+	case "ews-only":
+		return "EWS only — a migration blocker: works today, not through Graph"
+	case "graph-only":
+		return "Graph only"
+	case "neither":
+		return "neither works"
+	}
+	return v
 }
 
 func mailboxCell(r *result.Mailbox, col Column) string {

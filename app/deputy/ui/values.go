@@ -5,23 +5,52 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
+	"deputy/internal/impersonation"
+	"deputy/internal/oauth"
 	"deputy/internal/profile"
 	"deputy/internal/result"
 )
 
 // Authentication modes the form offers. OAuth modes slot in here with a sub-form each.
 const (
-	AuthBasic = "basic"
-	AuthNTLM  = "ntlm"
+	AuthBasic     = "basic"
+	AuthNTLM      = "ntlm"
+	AuthAppSecret = oauth.ModeAppSecret
+	AuthAppCert   = oauth.ModeAppCert
+	AuthDelegated = oauth.ModeDelegated
 )
+
+// IsOAuth reports whether auth signs in through Entra ID (Exchange Online).
+func IsOAuth(auth string) bool {
+	return auth == AuthAppSecret || auth == AuthAppCert || auth == AuthDelegated
+}
 
 // authModes is the order and wording of the auth Select.
 var authModes = []struct{ ID, Label string }{
 	{AuthBasic, "Basic"},
 	{AuthNTLM, "NTLM (Windows integrated)"},
+	{AuthAppSecret, "OAuth app-only — client secret"},
+	{AuthAppCert, "OAuth app-only — certificate"},
+	{AuthDelegated, "OAuth delegated — Connect account"},
+}
+
+// clouds is the order and wording of the cloud Select (oauth.Clouds names).
+var clouds = []struct{ ID, Label string }{
+	{"global", "Global"},
+	{"gcc-high", "US Government GCC High"},
+	{"dod", "US Government DoD"},
+	{"china", "China (21Vianet)"},
+}
+
+// protocols is the order and wording of the protocol Select (Exchange Online).
+var protocols = []struct{ ID, Label string }{
+	{impersonation.ProtocolEWS, "EWS"},
+	{impersonation.ProtocolGraph, "Microsoft Graph"},
+	{impersonation.ProtocolBoth, "Both (migration view)"},
 }
 
 var environments = []struct{ ID, Label string }{
@@ -37,11 +66,18 @@ const DefaultConcurrency = 10
 
 // FormValues is what the profile form holds, as plain data: the form's view-model.
 type FormValues struct {
-	Name           string
-	Environment    string // result.OnPrem | result.EXO
-	URL            string
-	Auth           string // AuthBasic | AuthNTLM
-	User           string
+	Name        string
+	Environment string // result.OnPrem | result.EXO
+	URL         string
+	Auth        string // AuthBasic | AuthNTLM | AuthAppSecret | AuthAppCert | AuthDelegated
+	User        string
+	// Exchange Online (OAuth modes). Secrets never live here: the client secret and the
+	// certificate's key go to the keychain.
+	Tenant         string // tenant ID or domain
+	ClientID       string // application (client) ID, a GUID
+	Cloud          string // oauth.Clouds name; "" = global
+	CertFile       string // where the certificate was loaded from (informational)
+	Protocol       string // ews | graph | both; "" = ews
 	ServiceMailbox string
 	Mailboxes      string // one address per line (or separated by , ;)
 	Rooms          string
@@ -63,6 +99,9 @@ const (
 	FieldCAFile         = "CA file"
 	FieldPin            = "Pinned SHA-256"
 	FieldConcurrency    = "Concurrency"
+	FieldTenant         = "Tenant"
+	FieldClientID       = "Client ID"
+	FieldCertFile       = "Certificate"
 )
 
 // FieldError is one validation message, shown next to its field.
@@ -81,8 +120,18 @@ func (v FormValues) Validate() []FieldError {
 		}
 	}
 	add(FieldName, validateName(v.Name))
-	add(FieldURL, ValidateEWSURL(v.URL))
-	add(FieldUser, ValidateAccount(v.User))
+	if !(v.Environment == result.EXO && strings.TrimSpace(v.URL) == "") {
+		add(FieldURL, ValidateEWSURL(v.URL)) // Exchange Online: empty = the cloud's endpoint
+	}
+	if IsOAuth(v.Auth) {
+		add(FieldTenant, ValidateTenant(v.Tenant))
+		add(FieldClientID, ValidateClientID(v.ClientID))
+		if v.Auth == AuthDelegated && strings.TrimSpace(v.User) != "" {
+			add(FieldUser, ValidateAccount(v.User))
+		}
+	} else {
+		add(FieldUser, ValidateAccount(v.User))
+	}
 	if s := strings.TrimSpace(v.ServiceMailbox); s != "" {
 		add(FieldServiceMailbox, profile.ValidateAddress(s))
 	}
@@ -210,4 +259,44 @@ func ParseList(text string) *profile.Import {
 		return &profile.Import{}
 	}
 	return imp
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// ValidateClientID checks an application (client) ID: a GUID.
+func ValidateClientID(s string) error {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return errors.New("enter the application (client) ID: Entra admin center → App registrations → your app → Overview")
+	case !guidPattern.MatchString(strings.Trim(s, "{}")):
+		return errors.New("expected a GUID such as 00000000-0000-0000-0000-000000000000 (the application (client) ID, not its name or secret)")
+	}
+	return nil
+}
+
+var domainLabel = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+
+// ValidateTenant accepts a tenant ID (GUID) or a verified domain (contoso.onmicrosoft.com).
+func ValidateTenant(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return errors.New("enter the tenant ID (GUID) or a domain such as contoso.onmicrosoft.com")
+	}
+	if guidPattern.MatchString(s) {
+		return nil
+	}
+	if strings.Contains(s, "@") {
+		return errors.New("enter the domain only (contoso.onmicrosoft.com), not an address")
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return errors.New("expected a tenant ID (GUID) or a domain with a dot, e.g. contoso.onmicrosoft.com")
+	}
+	for _, l := range labels {
+		if !domainLabel.MatchString(l) {
+			return fmt.Errorf("%q is not a valid domain", s)
+		}
+	}
+	return nil
 }
