@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"deputy/internal/exchangesim"
+	"deputy/internal/exchangesim/entra"
 	graphsim "deputy/internal/exchangesim/graph"
 	"deputy/internal/impersonation"
 	"deputy/internal/oauth"
@@ -518,3 +520,100 @@ func doSync(fn func()) {
 	fyne.Do(func() { fn(); close(done) })
 	<-done
 }
+
+// TestNoSecretInProfileFiles saves OAuth profiles through the window's store with
+// secrets typed in the form and scans the profile directory for them.
+func TestNoSecretInProfileFiles(t *testing.T) {
+	test.NewTempApp(t)
+	s := exoServer(t, false)
+	dir := t.TempDir()
+	st, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pfxPassword = "Pfx-Pass-Word-77"
+	_, pfxPath := certFiles(t, s, pfxPassword)
+	f := exoForm(t, s, AuthAppSecret, exchangesim.EXODemoAppID)
+	test.Type(f.oa.secret, exchangesim.EXODemoSecret)
+	if _, err := st.Save(StoredProfile{Values: f.Values()}); err != nil {
+		t.Fatal(err)
+	}
+	f.auth.SetSelected(labelFor(authModes, AuthAppCert))
+	test.Type(f.oa.certFile, pfxPath)
+	test.Type(f.oa.certPassword, pfxPassword)
+	test.Tap(f.oa.certLoad)
+	if len(f.OAuthSecrets().CertPEM) == 0 {
+		t.Fatalf("certificate not loaded: %s", f.CertInfo())
+	}
+	v := f.Values()
+	v.Name = "EXO cert"
+	if _, err := st.Save(StoredProfile{Values: v}); err != nil {
+		t.Fatal(err)
+	}
+	key := string(f.OAuthSecrets().CertPEM)
+	_, keyBlock, _ := strings.Cut(key, "-----BEGIN")
+	keyBody := keyBlock[len(keyBlock)/2 : len(keyBlock)/2+40] // a slice of base64 from inside the PEM
+	n := 0
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, sec := range []string{exchangesim.EXODemoSecret, pfxPassword, keyBody, "PRIVATE KEY"} {
+			if strings.Contains(string(b), sec) {
+				t.Errorf("%s holds a secret (%d bytes of it)", p, len(sec))
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("scanned %d files: %v", n, err)
+	}
+}
+
+// TestDelegatedTokenCacheInKeychain: a sign-in is kept in the keychain (token-cache) and
+// Sign out deletes it. Needs a Secret Service.
+func TestDelegatedTokenCacheInKeychain(t *testing.T) {
+	if os.Getenv("DEPUTY_SECRET_SERVICE") != "1" {
+		t.Skip("needs a Secret Service: run under .ci/with-secret-service.sh (DEPUTY_SECRET_SERVICE=1)")
+	}
+	test.NewTempApp(t)
+	s := exoServer(t, false)
+	keys := secret.New()
+	id := "uitest-delegated-cache"
+	t.Cleanup(func() { _ = keys.DeleteProfile(context.Background(), id) })
+	f := exoForm(t, s, AuthDelegated, exchangesim.EXODemoPublicID)
+	hc, err := oauth.NewHTTPClient(f.tlsOptions(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &OAuthEnv{Keys: keys, Authority: s.Authority, ProfileID: func() string { return id },
+		OpenURL: func(u string) error { return entraBrowse(hc, u) }}
+	f.OAuth = o
+	done := make(chan error, 1)
+	f.OnSignIn = func(err error) { done <- err }
+	test.Tap(f.oa.connect)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if v, err := keys.Get(ctx, secret.Key{Profile: id, Kind: secret.TokenCache}); err != nil || v == "" {
+		t.Fatalf("no token cache in the keychain: %v", err)
+	}
+	test.Tap(f.oa.signOut)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Get(ctx, secret.Key{Profile: id, Kind: secret.TokenCache}); !errors.Is(err, secret.ErrNotFound) {
+		t.Errorf("token cache after sign out: %v", err)
+	}
+	if st := f.SignInState(); st != "Not signed in" {
+		t.Errorf("state %q", st)
+	}
+}
+
+func entraBrowse(hc *http.Client, u string) error { return entra.Browse(context.Background(), hc, u) }
