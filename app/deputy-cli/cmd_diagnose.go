@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -139,7 +138,7 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 		if f.mailboxes == "-" && f.passwordStdin {
 			return usageErr(e, "--mailboxes - and --password-stdin both want stdin; put the mailboxes in a file")
 		}
-		addrs, code := readMailboxFile(e, f.mailboxes)
+		addrs, code := profReadList(e, "mailboxes", f.mailboxes)
 		if code != exitOK {
 			return code
 		}
@@ -255,34 +254,6 @@ func readPasswordLine(r io.Reader) (string, error) {
 		return "", errors.New("stdin was empty")
 	}
 	return line, nil
-}
-
-// readMailboxFile reads addresses from a list or a CSV export; rejected lines are a usage
-// error naming each line, so nothing is silently dropped.
-func readMailboxFile(e *env, path string) ([]string, int) {
-	var r io.Reader = e.stdin
-	if path != "-" {
-		fh, err := os.Open(path)
-		if err != nil {
-			return nil, usageErr(e, "--mailboxes: "+err.Error())
-		}
-		defer fh.Close()
-		r = fh
-	}
-	imp, err := profile.ParseMailboxList(r)
-	if err != nil {
-		return nil, usageErr(e, fmt.Sprintf("--mailboxes %s: %v", path, err))
-	}
-	if len(imp.Rejected) > 0 {
-		for _, rj := range imp.Rejected {
-			fmt.Fprintf(e.stderr, "%s:%d: %s (%q)\n", path, rj.Line, rj.Reason, rj.Text)
-		}
-		return nil, usageErr(e, fmt.Sprintf("--mailboxes %s: %d line(s) rejected; fix or remove them", path, len(imp.Rejected)))
-	}
-	if len(imp.Addresses) == 0 {
-		return nil, usageErr(e, "--mailboxes "+path+": no addresses found")
-	}
-	return imp.Addresses, exitOK
 }
 
 // scriptFor is the setup script for the diagnosed situation, for the report: the scope is

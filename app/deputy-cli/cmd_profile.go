@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -263,7 +262,7 @@ func profileAddEdit(ctx context.Context, e *env, args []string, edit bool) int {
 	// The password is read before saving so bad input changes nothing.
 	var pw string
 	if f.passwordStdin {
-		if pw, err = profReadLine(e.stdin); err != nil {
+		if pw, err = readPasswordLine(e.stdin); err != nil {
 			return profErr(e, exitUsage, "--password-stdin: %v", err)
 		}
 	} else if !f.forget {
@@ -343,18 +342,6 @@ func profReadList(e *env, flagName, path string) ([]string, int) {
 		fmt.Fprintf(e.stderr, "--%s %s: %d duplicate address(es) merged\n", flagName, path, imp.Duplicates)
 	}
 	return imp.Addresses, exitOK
-}
-
-func profReadLine(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return "", errors.New("stdin was empty")
-	}
-	return line, nil
 }
 
 func profQuote(s string) string {
