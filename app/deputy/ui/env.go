@@ -60,6 +60,9 @@ type Env struct {
 	// Ticker paces UI updates during a run (FlushInterval when nil).
 	Ticker func() (<-chan time.Time, func())
 	Now    func() time.Time
+	// OAuth reaches Entra ID for Exchange Online profiles (keychain, authority override);
+	// nil: the real clouds without a keychain.
+	OAuth *OAuthEnv
 	// Version is shown in the window and written into results.
 	Version string
 }

@@ -333,7 +333,7 @@ func (f *ProfileForm) Load(v FormValues, passwordSaved bool) {
 	f.oa.certFile.SetText(v.CertFile)
 	f.oa.secret.SetText("")
 	f.oa.certPassword.SetText("")
-	f.oa.cert = nil
+	f.oa.cert, f.oa.savedCert, f.oa.savedSecret = nil, nil, ""
 	f.oa.certInfo.SetText("")
 	f.swapAuth()
 	f.refreshSignIn()
@@ -364,8 +364,9 @@ func (f *ProfileForm) MarkSaved(passwordSaved bool) {
 	f.passwordSet = passwordSaved
 	f.password.SetText("")
 	f.password.SetPlaceHolder(f.passwordPlaceholder())
-	f.oa.secret.SetText("")
-	f.oa.cert = nil
+	// Typed OAuth secrets stay for this session's runs until the keychain has them
+	// (SecretsStored); they only stop counting as unsaved edits.
+	f.oa.savedSecret, f.oa.savedCert = f.oa.secret.Text, f.oa.cert
 	f.loading = false
 }
 
@@ -374,7 +375,7 @@ func (f *ProfileForm) Password() (string, bool) { return f.password.Text, f.pwCh
 
 // Dirty reports unsaved edits.
 func (f *ProfileForm) Dirty() bool {
-	return f.Values() != f.loaded || (f.pwChanged && f.password.Text != "") || f.oa.secret.Text != "" || f.oa.cert != nil
+	return f.Values() != f.loaded || (f.pwChanged && f.password.Text != "") || f.oa.secret.Text != f.oa.savedSecret || f.oa.cert != f.oa.savedCert
 }
 
 // SetKeychainState shows where the password lives and whether it is there.

@@ -176,7 +176,7 @@ func diagnose(t *testing.T, o *OAuthEnv, f *ProfileForm) (*result.Result, error)
 	if errs := f.Validate(); len(errs) > 0 {
 		t.Fatalf("form invalid: %v", errs)
 	}
-	cfg, err := o.BuildConfigFor(ctx, f.Values(), "", f.OAuthSecrets())
+	cfg, err := o.BuildConfigFor(ctx, o.profileID(), f.Values(), "", f.OAuthSecrets())
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +335,10 @@ func TestAppCertFormAndRun(t *testing.T) {
 			}
 			// A run from the saved profile: nothing typed, the key comes from the keychain.
 			f.MarkSaved(false)
+			if f.Dirty() {
+				t.Error("dirty after MarkSaved")
+			}
+			f.SecretsStored("the test keychain")
 			if len(f.OAuthSecrets().CertPEM) != 0 {
 				t.Fatal("the loaded key survives Save in the form")
 			}
@@ -416,7 +420,7 @@ func TestDelegatedDeviceCodeSignInRunSignOut(t *testing.T) {
 	if st := f.SignInState(); st != "Not signed in" {
 		t.Errorf("after sign out: %q", st)
 	}
-	if _, ok := o.SignedIn(f.Values()); ok {
+	if _, ok := o.SignedIn("", f.Values()); ok {
 		t.Error("the session still knows the account")
 	}
 }

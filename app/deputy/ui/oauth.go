@@ -28,7 +28,8 @@ type OAuthEnv struct {
 	GraphURL string
 	// OpenURL replaces the system browser for "Connect account" (tests).
 	OpenURL func(url string) error
-	// ProfileID is the profile the form shows ("" = not saved yet).
+	// ProfileID is the profile the form shows ("" = not saved yet); called on the UI
+	// goroutine only.
 	ProfileID func() string
 
 	mu        sync.Mutex
@@ -132,8 +133,7 @@ func delegatedKey(id string, v FormValues) string {
 
 // Source is the EWS token source of the profile; a delegated one is reused so that a
 // sign-in (Connect account) carries over to the run even without a keychain.
-func (o *OAuthEnv) Source(ctx context.Context, v FormValues, tls transport.TLSOptions, typed OAuthSecrets) (*oauth.Source, error) {
-	id := o.profileID()
+func (o *OAuthEnv) Source(ctx context.Context, id string, v FormValues, tls transport.TLSOptions, typed OAuthSecrets) (*oauth.Source, error) {
 	if v.Auth == AuthDelegated && o != nil {
 		o.mu.Lock()
 		s := o.delegated[delegatedKey(id, v)]
@@ -164,11 +164,11 @@ func (o *OAuthEnv) Source(ctx context.Context, v FormValues, tls transport.TLSOp
 // Configure completes cfg (from BuildConfig) for an OAuth profile: the EWS token source,
 // the cloud's EWS URL when none is given, and for protocol graph|both a Graph source with
 // the same app and credential. A non-OAuth profile is left as it is.
-func (o *OAuthEnv) Configure(ctx context.Context, cfg *impersonation.Config, v FormValues, typed OAuthSecrets) error {
+func (o *OAuthEnv) Configure(ctx context.Context, id string, cfg *impersonation.Config, v FormValues, typed OAuthSecrets) error {
 	if !IsOAuth(v.Auth) {
 		return nil
 	}
-	src, err := o.Source(ctx, v, cfg.TLS, typed)
+	src, err := o.Source(ctx, id, v, cfg.TLS, typed)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (o *OAuthEnv) Configure(ctx context.Context, cfg *impersonation.Config, v F
 	if !src.AppOnly() {
 		return errors.New("Microsoft Graph needs app-only OAuth (client secret or certificate): a signed-in user cannot prove other people's mailboxes")
 	}
-	oc, err := o.sourceConfig(ctx, v, cfg.TLS, o.profileID(), typed, oauth.ResourceGraph)
+	oc, err := o.sourceConfig(ctx, v, cfg.TLS, id, typed, oauth.ResourceGraph)
 	if err != nil {
 		return err
 	}
@@ -223,12 +223,12 @@ func (o *OAuthEnv) Configure(ctx context.Context, cfg *impersonation.Config, v F
 
 // BuildConfigFor is BuildConfig for every auth mode: password for Basic/NTLM, and for
 // OAuth the token sources (typed secrets first, then the keychain).
-func (o *OAuthEnv) BuildConfigFor(ctx context.Context, v FormValues, password string, typed OAuthSecrets) (impersonation.Config, error) {
+func (o *OAuthEnv) BuildConfigFor(ctx context.Context, id string, v FormValues, password string, typed OAuthSecrets) (impersonation.Config, error) {
 	cfg, err := BuildConfig(v, password)
 	if err != nil {
 		return cfg, err
 	}
-	if err := o.Configure(ctx, &cfg, v, typed); err != nil {
+	if err := o.Configure(ctx, id, &cfg, v, typed); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -236,11 +236,10 @@ func (o *OAuthEnv) BuildConfigFor(ctx context.Context, v FormValues, password st
 
 // SignIn signs the delegated profile in (system browser, or device code when deviceCode
 // is set) and returns who signed in. Cancelling ctx abandons the sign-in.
-func (o *OAuthEnv) SignIn(ctx context.Context, v FormValues, tls transport.TLSOptions, deviceCode func(ctx context.Context, message string)) (oauth.Claims, error) {
+func (o *OAuthEnv) SignIn(ctx context.Context, id string, v FormValues, tls transport.TLSOptions, deviceCode func(ctx context.Context, message string)) (oauth.Claims, error) {
 	if v.Auth != AuthDelegated {
 		return oauth.Claims{}, errors.New("Connect account is for delegated sign-in")
 	}
-	id := o.profileID()
 	oc, err := o.sourceConfig(ctx, v, tls, id, OAuthSecrets{}, oauth.ResourceEWS)
 	if err != nil {
 		return oauth.Claims{}, err
@@ -264,12 +263,12 @@ func (o *OAuthEnv) SignIn(ctx context.Context, v FormValues, tls transport.TLSOp
 }
 
 // SignedIn returns the claims of the account signed in for v, if this session knows one.
-func (o *OAuthEnv) SignedIn(v FormValues) (oauth.Claims, bool) {
+func (o *OAuthEnv) SignedIn(id string, v FormValues) (oauth.Claims, bool) {
 	if o == nil {
 		return oauth.Claims{}, false
 	}
 	o.mu.Lock()
-	s := o.delegated[delegatedKey(o.profileID(), v)]
+	s := o.delegated[delegatedKey(id, v)]
 	o.mu.Unlock()
 	if s == nil {
 		return oauth.Claims{}, false
@@ -279,8 +278,7 @@ func (o *OAuthEnv) SignedIn(v FormValues) (oauth.Claims, bool) {
 }
 
 // SignOut forgets the delegated sign-in: MSAL's accounts and the saved token cache.
-func (o *OAuthEnv) SignOut(ctx context.Context, v FormValues, tls transport.TLSOptions) error {
-	id := o.profileID()
+func (o *OAuthEnv) SignOut(ctx context.Context, id string, v FormValues, tls transport.TLSOptions) error {
 	o.mu.Lock()
 	s := o.delegated[delegatedKey(id, v)]
 	delete(o.delegated, delegatedKey(id, v))

@@ -32,7 +32,9 @@ type oauthForm struct {
 	certPassword *widget.Entry
 	certLoad     *widget.Button
 	certInfo     *widget.Label
-	cert         *oauth.Certificate // loaded, not yet saved
+	cert         *oauth.Certificate // loaded, not yet in the keychain
+	savedSecret  string             // secret / certificate as of the last Save (for Dirty)
+	savedCert    *oauth.Certificate
 
 	connect, deviceCode, signOut *widget.Button
 	signIn                       *widget.Label
@@ -275,7 +277,7 @@ func signedInText(c oauth.Claims) string {
 
 // refreshSignIn shows the session's sign-in for the loaded values.
 func (f *ProfileForm) refreshSignIn() {
-	if c, ok := f.OAuth.SignedIn(f.Values()); ok {
+	if c, ok := f.OAuth.SignedIn(f.OAuth.profileID(), f.Values()); ok {
 		f.setSignIn(signedInText(c), widget.SuccessImportance)
 		return
 	}
@@ -312,9 +314,9 @@ func (f *ProfileForm) Connect(useDeviceCode bool) {
 		f.oa.signOut.SetText("Cancel")
 		f.oa.signOut.OnTapped = cancel
 	}
-	tls := f.tlsOptions()
+	tls, id := f.tlsOptions(), f.OAuth.profileID()
 	go func() {
-		c, err := f.OAuth.SignIn(ctx, v, tls, dc)
+		c, err := f.OAuth.SignIn(ctx, id, v, tls, dc)
 		cancel()
 		fyne.Do(func() {
 			if hide != nil {
@@ -386,11 +388,11 @@ func deviceUserCode(msg string) string {
 // SignOut forgets the delegated sign-in and deletes the saved token cache.
 func (f *ProfileForm) SignOut() {
 	v := f.Values()
-	tls := f.tlsOptions()
+	tls, id := f.tlsOptions(), f.OAuth.profileID()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		err := f.OAuth.SignOut(ctx, v, tls)
+		err := f.OAuth.SignOut(ctx, id, v, tls)
 		fyne.Do(func() {
 			if err != nil {
 				f.setSignIn("Sign out incomplete: "+err.Error(), widget.DangerImportance)
@@ -402,4 +404,19 @@ func (f *ProfileForm) SignOut() {
 			}
 		})
 	}()
+}
+
+// SecretsStored forgets the typed client secret and loaded key once the keychain holds
+// them (after OAuthEnv.SaveSecrets), and says so under the field.
+func (f *ProfileForm) SecretsStored(where string) {
+	f.loading = true
+	f.oa.secret.SetText("")
+	f.oa.cert, f.oa.savedCert, f.oa.savedSecret = nil, nil, ""
+	f.loading = false
+	if where != "" {
+		f.SetOAuthSecretState("Saved in "+where, widget.SuccessImportance)
+		if f.oa.certInfo.Text != "" {
+			f.oa.certInfo.SetText(strings.Replace(f.oa.certInfo.Text, "Loaded — Save keeps the key in the keychain", "Key saved in "+where, 1))
+		}
+	}
 }

@@ -54,9 +54,11 @@ func StartDemoServer() (*DemoServer, error) {
 // DefaultEnv wires the window to the real core packages; profiles live in dir
 // ("" = the standard location).
 func DefaultEnv(version string, store ProfileStore) Env {
+	keys := secret.New()
 	return Env{
 		Profiles:      store,
-		Keychain:      SecretKeychain{S: secret.New()},
+		Keychain:      SecretKeychain{S: keys},
+		OAuth:         &OAuthEnv{Keys: keys},
 		Diagnose:      impersonation.Diagnose,
 		StartDemo:     StartDemoServer,
 		Export:        func(path string, r *result.Result) error { return report.Write(path, r, report.Options{}) },
