@@ -280,6 +280,14 @@ func (f *ProfileForm) SetFindAvailable(ok bool, hint string) {
 
 // Values reads the form.
 func (f *ProfileForm) Values() FormValues {
+	v := f.values()
+	if v.Auth != AuthAppSecret && v.Auth != AuthAppCert {
+		v.Protocol = "" // Graph needs app-only OAuth; other modes prove EWS
+	}
+	return v
+}
+
+func (f *ProfileForm) values() FormValues {
 	return FormValues{
 		Name:           strings.TrimSpace(f.name.Text),
 		Environment:    idFor(environments, f.env.Selected),

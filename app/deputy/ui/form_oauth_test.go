@@ -608,6 +608,24 @@ func TestDelegatedTokenCacheInKeychain(t *testing.T) {
 	if v, err := keys.Get(ctx, secret.Key{Profile: id, Kind: secret.TokenCache}); err != nil || v == "" {
 		t.Fatalf("no token cache in the keychain: %v", err)
 	}
+	// A new session (Deputy restarted): the saved sign-in is shown and a run uses it
+	// silently — the browser must not open again.
+	o2 := &OAuthEnv{Keys: keys, Authority: s.Authority, ProfileID: func() string { return id },
+		OpenURL: func(string) error { t.Error("the browser opened for a saved sign-in"); return errors.New("no") }}
+	f.OAuth = o2
+	f.Load(f.Values(), false)
+	waitFor(t, func() bool {
+		ch := make(chan string, 1)
+		doSync(func() { ch <- f.SignInState() })
+		return strings.HasPrefix(<-ch, "Signed in earlier")
+	})
+	r, err := diagnose(t, o2, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck := checkOf(r, result.CheckToken); ck == nil || ck.Status == result.Fail {
+		t.Fatalf("token check from the saved sign-in %+v", ck)
+	}
 	test.Tap(f.oa.signOut)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -621,3 +639,62 @@ func TestDelegatedTokenCacheInKeychain(t *testing.T) {
 }
 
 func entraBrowse(hc *http.Client, u string) error { return entra.Browse(context.Background(), hc, u) }
+
+// TestConnectAccountCancel: the browser sign-in waits for a redirect that never comes
+// until Cancel.
+func TestConnectAccountCancel(t *testing.T) {
+	test.NewTempApp(t)
+	s := exoServer(t, false)
+	f := exoForm(t, s, AuthDelegated, exchangesim.EXODemoPublicID)
+	opened := make(chan string, 1)
+	f.OAuth = &OAuthEnv{Authority: s.Authority, OpenURL: func(u string) error { opened <- u; return nil }}
+	done := make(chan error, 1)
+	f.OnSignIn = func(err error) { done <- err }
+	test.Tap(f.oa.connect)
+	select {
+	case u := <-opened:
+		if !strings.HasPrefix(u, s.Authority) || !strings.Contains(u, "/authorize") {
+			t.Errorf("browser opened %q", u)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the browser was never opened")
+	}
+	if got := f.oa.signOut.Text; got != "Cancel" {
+		t.Errorf("during sign-in the button reads %q", got)
+	}
+	test.Tap(f.oa.signOut) // Cancel
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("cancelled sign-in succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("cancel did not stop the browser sign-in")
+	}
+	if st := f.SignInState(); !strings.Contains(st, "not signed in") {
+		t.Errorf("state %q", st)
+	}
+	if f.oa.signOut.Text != "Sign out" {
+		t.Errorf("button %q after cancel", f.oa.signOut.Text)
+	}
+}
+
+func TestProtocolOnlyForAppOnly(t *testing.T) {
+	test.NewTempApp(t)
+	f := NewProfileForm()
+	test.NewTempWindow(t, f.Content())
+	f.auth.SetSelected(labelFor(authModes, AuthAppSecret))
+	f.oa.protocol.SetSelected(labelFor(protocols, impersonation.ProtocolBoth))
+	cases := []struct{ auth, want string }{
+		{AuthAppSecret, impersonation.ProtocolBoth},
+		{AuthAppCert, impersonation.ProtocolBoth},
+		{AuthDelegated, ""},
+		{AuthBasic, ""},
+	}
+	for _, c := range cases {
+		f.auth.SetSelected(labelFor(authModes, c.auth))
+		if got := f.Values().Protocol; got != c.want {
+			t.Errorf("%s: protocol %q, want %q", c.auth, got, c.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"deputy/internal/oauth"
 	"deputy/internal/result"
+	"deputy/internal/secret"
 	"deputy/internal/transport"
 )
 
@@ -275,13 +276,32 @@ func signedInText(c oauth.Claims) string {
 	return "Signed in as " + who
 }
 
-// refreshSignIn shows the session's sign-in for the loaded values.
+// refreshSignIn shows the session's sign-in for the loaded values, or whether the
+// keychain holds a saved one (checked in the background: the keychain may be slow).
 func (f *ProfileForm) refreshSignIn() {
-	if c, ok := f.OAuth.SignedIn(f.OAuth.profileID(), f.Values()); ok {
+	id, v := f.OAuth.profileID(), f.Values()
+	if c, ok := f.OAuth.SignedIn(id, v); ok {
 		f.setSignIn(signedInText(c), widget.SuccessImportance)
 		return
 	}
 	f.setSignIn("Not signed in", widget.MediumImportance)
+	if v.Auth != AuthDelegated || id == "" || f.OAuth == nil || f.OAuth.Keys == nil {
+		return
+	}
+	keys := f.OAuth.Keys
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), keychainTimeout)
+		defer cancel()
+		has, err := keys.Has(ctx, secret.Key{Profile: id, Kind: secret.TokenCache})
+		if err != nil || !has {
+			return
+		}
+		fyne.Do(func() {
+			if f.OAuth.profileID() == id && f.oa.signIn.Text == "Not signed in" {
+				f.setSignIn("Signed in earlier (saved in "+secret.Backend()+"; renewed silently on Run)", widget.SuccessImportance)
+			}
+		})
+	}()
 }
 
 // Connect signs the delegated profile in: the system browser, or a device code shown
