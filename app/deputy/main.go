@@ -3,7 +3,7 @@
 // Hidden switches (environment) for screenshots and benchmarks:
 //
 //	DEPUTY_CONFIG_DIR=dir          profiles in dir instead of the user's config folder
-//	DEPUTY_SCREENSHOT_SCENE=name   drive the window to welcome|profile|diagnosis, then print
+//	DEPUTY_SCREENSHOT_SCENE=name   drive the window to welcome|profile|diagnosis|setup, then print
 //	                               "deputy: scene ready" on stdout
 //	DEPUTY_FIRST_FRAME=1           print time to first frame and idle RSS, then quit
 package main

@@ -40,3 +40,4 @@ shot welcome welcome light
 shot profile profile light
 shot diagnosis diagnosis light
 shot diagnosis-dark diagnosis dark
+shot setup setup light

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,16 +9,26 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
-// Why not fyne's dialog package: in Fyne 2.8 it pulls in github.com/FyshOS/fancyfs, which
-// this module does not pin. These few modals cover what the window needs.
+// Prompts and file choosers are Fyne's own dialogs (title bar, keyboard, theme); modal keeps
+// the small API the window's code calls.
 
-// modal shows content with a title and buttons over the window; the returned func hides it.
+// modal shows content with a title and buttons in a Fyne dialog over the window; the
+// returned func hides it.
 func modal(c fyne.Canvas, title string, content fyne.CanvasObject, buttons ...fyne.CanvasObject) func() {
+	if win := windowFor(c); win != nil {
+		d := dialog.NewCustomWithoutButtons(title, content, win)
+		d.SetButtons(buttons)
+		d.Show()
+		return d.Hide
+	}
+	// No window owns c (an object not yet shown): a plain modal pop-up on the canvas.
 	t := widget.NewLabel(title)
 	t.TextStyle.Bold = true
 	t.SizeName = theme.SizeNameSubHeadingText
@@ -50,127 +61,95 @@ func (l *widthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(l.w, h)
 }
 
-// FilePicker is a small file chooser: a folder, its entries (folders first, filtered by
-// extension) and, for saving, a file name.
-type FilePicker struct {
-	dir     *widget.Entry
-	list    *widget.List
-	name    *widget.Entry
-	msg     *widget.Label
-	entries []os.DirEntry
-	exts    []string
-	save    bool
-	hide    func()
-	done    func(path string)
-}
-
-// pickFile opens the chooser; done gets the chosen path (never called on Cancel).
-func pickFile(c fyne.Canvas, title, startDir, fileName string, exts []string, save bool, done func(string)) *FilePicker {
-	p := &FilePicker{exts: exts, save: save, done: done}
-	if startDir == "" {
-		startDir, _ = os.UserHomeDir()
+// pickFile opens Fyne's file dialog (favourites, folders, filter by exts, overwrite prompt
+// when saving) over the window that shows c; done gets the chosen path, never on Cancel.
+// A saved name typed without one of exts gets the first.
+func pickFile(c fyne.Canvas, title, startDir, fileName string, exts []string, save bool, done func(string)) *dialog.FileDialog {
+	win := windowFor(c)
+	if win == nil {
+		slog.Error("file dialog: no window for the canvas", "title", title)
+		return nil
 	}
-	p.dir = widget.NewEntry()
-	p.dir.OnSubmitted = func(string) { p.load() }
-	up := widget.NewButtonWithIcon("", theme.MoveUpIcon(), func() {
-		p.dir.SetText(filepath.Dir(filepath.Clean(p.dir.Text)))
-		p.load()
-	})
-	p.list = widget.NewList(func() int { return len(p.entries) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), nil, widget.NewLabel("name.csv"))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			e := p.entries[i]
-			row := o.(*fyne.Container)
-			row.Objects[0].(*widget.Label).SetText(e.Name())
-			if e.IsDir() {
-				row.Objects[1].(*widget.Icon).SetResource(theme.FolderIcon())
-			} else {
-				row.Objects[1].(*widget.Icon).SetResource(theme.FileIcon())
-			}
-		})
-	p.list.OnSelected = func(i widget.ListItemID) {
-		e := p.entries[i]
-		if e.IsDir() {
-			p.dir.SetText(filepath.Join(p.dir.Text, e.Name()))
-			p.load()
-			return
-		}
-		p.name.SetText(e.Name())
-	}
-	p.name = widget.NewEntry()
-	p.name.SetText(fileName)
-	p.name.SetPlaceHolder("File name")
-	p.name.OnSubmitted = func(string) { p.confirm() }
-	p.msg = widget.NewLabel("")
-	p.msg.Importance = widget.DangerImportance
-	p.msg.Wrapping = fyne.TextWrapWord
-	label := "Open"
+	var d *dialog.FileDialog
 	if save {
-		label = "Save"
+		d = dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err != nil {
+				dialog.ShowError(err, win)
+				return
+			}
+			if w == nil {
+				return
+			}
+			path := w.URI().Path()
+			w.Close()
+			done(savePath(path, exts))
+		}, win)
+		d.SetFileName(fileName)
+		d.SetConfirmText("Save")
+	} else {
+		d = dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil {
+				dialog.ShowError(err, win)
+				return
+			}
+			if r == nil {
+				return
+			}
+			path := r.URI().Path()
+			r.Close()
+			done(path)
+		}, win)
 	}
-	ok := widget.NewButton(label, p.confirm)
-	ok.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() { p.hide() })
-	top := container.NewBorder(nil, nil, up, nil, p.dir)
-	bottom := container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel("File:"), nil, p.name), p.msg)
-	body := container.NewBorder(top, bottom, nil, nil, p.list)
-	p.dir.SetText(startDir)
-	p.load()
-	p.hide = modal(c, title, container.NewGridWrap(fyne.NewSize(640, 420), body), cancel, ok)
-	return p
+	d.SetTitleText(title)
+	if len(exts) > 0 {
+		d.SetFilter(storage.NewExtensionFileFilter(exts))
+	}
+	if l := startLocation(startDir); l != nil {
+		d.SetLocation(l)
+	}
+	d.Show()
+	d.Resize(fyne.NewSize(880, 600)) // after Show: before it the dialog has no content
+	return d
 }
 
-func (p *FilePicker) load() {
-	ents, err := os.ReadDir(p.dir.Text)
-	p.entries = p.entries[:0]
-	if err != nil {
-		p.msg.SetText(err.Error())
-	} else {
-		p.msg.SetText("")
+// savePath gives a name typed without one of exts the first of them. The dialog has
+// already created the file as typed; an empty one is removed so no stray file is left.
+func savePath(path string, exts []string) string {
+	if len(exts) == 0 || slices.Contains(exts, strings.ToLower(filepath.Ext(path))) {
+		return path
 	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		os.Remove(path)
+	}
+	return path + exts[0]
+}
+
+// startLocation is dir, else Documents, else home — the first that can be listed.
+func startLocation(dir string) fyne.ListableURI {
+	var dirs []string
+	if dir != "" {
+		dirs = append(dirs, dir)
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, "Documents"), home)
+	}
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 			continue
 		}
-		if e.IsDir() || len(p.exts) == 0 || slices.Contains(p.exts, strings.ToLower(filepath.Ext(e.Name()))) {
-			p.entries = append(p.entries, e)
+		if l, err := storage.ListerForURI(storage.NewFileURI(d)); err == nil {
+			return l
 		}
 	}
-	slices.SortFunc(p.entries, func(a, b os.DirEntry) int {
-		if a.IsDir() != b.IsDir() {
-			if a.IsDir() {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(strings.ToLower(a.Name()), strings.ToLower(b.Name()))
-	})
-	p.list.UnselectAll()
-	p.list.Refresh()
+	return nil
 }
 
-func (p *FilePicker) confirm() {
-	name := strings.TrimSpace(p.name.Text)
-	if name == "" {
-		p.msg.SetText("Choose a file.")
-		return
+// windowFor finds the window whose canvas is c (dialogs need a window, callers have a canvas).
+func windowFor(c fyne.Canvas) fyne.Window {
+	for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+		if w.Canvas() == c {
+			return w
+		}
 	}
-	path := name
-	if !filepath.IsAbs(name) {
-		path = filepath.Join(p.dir.Text, name)
-	}
-	st, err := os.Stat(path)
-	if !p.save && err != nil {
-		p.msg.SetText(err.Error())
-		return
-	}
-	if err == nil && st.IsDir() {
-		p.dir.SetText(path)
-		p.load()
-		return
-	}
-	p.hide()
-	p.done(path)
+	return nil
 }

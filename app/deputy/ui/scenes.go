@@ -8,7 +8,7 @@ import (
 )
 
 // Scenes are the states `make screenshots` shows, driven by DEPUTY_SCREENSHOT_SCENE.
-var Scenes = []string{"welcome", "profile", "diagnosis"}
+var Scenes = []string{"welcome", "profile", "diagnosis", "setup"}
 
 // sampleCSV is what an admin's Get-Mailbox | Export-Csv looks like, with the usual
 // mistakes (a distribution list without an address, a typo) to show rejected lines.
@@ -33,7 +33,7 @@ func (u *Window) PlayScene(name string, ready func()) error {
 	switch name {
 	case "", "welcome":
 		ready()
-	case "profile":
+	case "profile", "setup":
 		u.NewProfile()
 		f := u.form
 		f.name.SetText("Interview scheduling")
@@ -51,6 +51,10 @@ func (u *Window) PlayScene(name string, ready func()) error {
 		u.ImportFrom(strings.NewReader(sampleCSV), "mailboxes.csv")
 		if !u.Save() {
 			return fmt.Errorf("scene profile: not saved: %s", f.Status())
+		}
+		if name == "setup" {
+			u.ShowSetup()
+			u.setup.version.SetSelected(labelFor(setupVersions, "2019"))
 		}
 		ready()
 	case "diagnosis":

@@ -3,70 +3,23 @@ package ui
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 
 	"deputy/internal/setup"
 	"deputy/resources"
 )
 
-// saveDialog asks where to save with Fyne's file dialog (folders, favourites, overwrite
-// prompt) and calls save with the chosen path. A name typed without one of exts gets the
-// first; save's error is shown.
-func (u *Window) saveDialog(title, name string, exts []string, save func(path string) error) *dialog.FileDialog {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			u.showError(title, err)
-			return
-		}
-		if w == nil {
-			return // cancelled
-		}
-		path := w.URI().Path()
-		w.Close()
-		if ext := strings.ToLower(filepath.Ext(path)); !slices.Contains(exts, ext) && len(exts) > 0 {
-			// The dialog created the file as typed; the file gets the right extension instead.
-			if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
-				os.Remove(path)
-			}
-			path += exts[0]
-		}
-		if err := save(path); err != nil {
-			u.showError(title, err)
-		}
-	}, u.win)
-	d.SetTitleText(title)
-	d.SetFileName(name)
-	if len(exts) > 0 {
-		d.SetFilter(storage.NewExtensionFileFilter(exts))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		for _, dir := range []string{filepath.Join(home, "Documents"), home} {
-			if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
-				d.SetLocation(l)
-				break
-			}
-		}
-	}
-	d.Resize(fyne.NewSize(880, 600))
-	d.Show()
-	return d
-}
-
 // saveScript saves the Setup tab's script as a .ps1 file.
 func (u *Window) saveScript(s *setup.Script) {
-	u.saveDialog("Save the PowerShell script", s.FileName, []string{".ps1"}, func(path string) error {
+	pickFile(u.win.Canvas(), "Save the PowerShell script", "", s.FileName, []string{".ps1"}, true, func(path string) {
 		if err := SaveScript(path, s); err != nil {
-			return err
+			u.showError("Save failed", err)
+			return
 		}
 		u.setup.SetStatus("Saved to " + path)
-		return nil
 	})
 }
 

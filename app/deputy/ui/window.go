@@ -923,12 +923,12 @@ func (u *Window) export() {
 		return
 	}
 	name := fmt.Sprintf("deputy-%s-%s%s", safeFile(r.Profile.Name), r.FinishedAt.Format("2006-01-02-1504"), u.env.ExportFormats[0])
-	u.saveDialog("Export the result", name, u.env.ExportFormats, func(path string) error {
+	pickFile(u.win.Canvas(), "Export the result", "", name, u.env.ExportFormats, true, func(path string) {
 		if err := u.ExportTo(path); err != nil {
-			return err
+			u.showError("Export failed", err)
+			return
 		}
 		u.offerOpen("Report exported", path)
-		return nil
 	})
 }
 
