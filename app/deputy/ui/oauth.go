@@ -49,23 +49,6 @@ func (o *OAuthEnv) profileID() string {
 	return o.ProfileID()
 }
 
-// keychain reads a profile's secret of a kind ("" when none is saved).
-func (o *OAuthEnv) keychain(ctx context.Context, id, kind string) (string, error) {
-	if o == nil || o.Keys == nil || id == "" {
-		return "", nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, keychainTimeout)
-	defer cancel()
-	v, err := o.Keys.Get(ctx, secret.Key{Profile: id, Kind: kind})
-	if errors.Is(err, secret.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("keychain: %w", err)
-	}
-	return v, nil
-}
-
 // sourceConfig is the oauth.Config of a profile, for resource ews or graph, mirroring
 // deputy-cli's setupOAuth: typed secrets first, then the keychain.
 func (o *OAuthEnv) sourceConfig(ctx context.Context, v FormValues, tls transport.TLSOptions, id string, typed OAuthSecrets, resource string) (oauth.Config, error) {
@@ -81,35 +64,26 @@ func (o *OAuthEnv) sourceConfig(ctx context.Context, v FormValues, tls transport
 	switch v.Auth {
 	case AuthAppSecret:
 		oc.Secret = typed.ClientSecret
-		if oc.Secret == "" {
-			s, err := o.keychain(ctx, id, secret.ClientSecret)
-			if err != nil {
-				return oc, err
-			}
-			oc.Secret = s
-		}
-		if oc.Secret == "" {
-			return oc, errors.New("no client secret: type it on the Profile tab (Save stores it in the keychain)")
-		}
 	case AuthAppCert:
 		oc.CertPEM = typed.CertPEM
-		if len(oc.CertPEM) == 0 {
-			s, err := o.keychain(ctx, id, secret.CertKey)
-			if err != nil {
-				return oc, err
-			}
-			oc.CertPEM = []byte(s)
-		}
-		if len(oc.CertPEM) == 0 {
-			return oc, errors.New("no certificate: choose the PEM or PFX file on the Profile tab and Load it")
-		}
 	case AuthDelegated:
 		oc.LoginHint = strings.TrimSpace(v.User)
-		if o != nil && o.Keys != nil && id != "" {
-			oc.Cache = oauth.NewKeychainCache(o.Keys, id)
-		}
 	default:
 		return oc, fmt.Errorf("%q is not an OAuth mode", v.Auth)
+	}
+	if o != nil && o.Keys != nil {
+		kctx, cancel := context.WithTimeout(ctx, keychainTimeout)
+		err := oauth.FromKeychain(kctx, o.Keys, id, &oc) // the same lookup as deputy-cli
+		cancel()
+		if err != nil {
+			return oc, err
+		}
+	}
+	switch {
+	case v.Auth == AuthAppSecret && oc.Secret == "":
+		return oc, errors.New("no client secret: type it on the Profile tab (Save stores it in the keychain)")
+	case v.Auth == AuthAppCert && len(oc.CertPEM) == 0:
+		return oc, errors.New("no certificate: choose the PEM or PFX file on the Profile tab and Load it (Save keeps its key in the keychain)")
 	}
 	hc, err := oauth.NewHTTPClient(trust, 30*time.Second)
 	if err != nil {
