@@ -103,19 +103,15 @@ func graphCredential(ctx context.Context, e *env, oc *oauth.Config, o oauthFlags
 			certFile = p.CertFile
 		}
 	}
-	keychain := func(kind string) (string, int) {
+	saved := func() int { // the profile's keychain entries, as for EWS (internal/oauth)
 		if profileID == "" {
-			return "", exitOK
+			return exitOK
 		}
-		v, err := secret.New().Get(ctx, secret.Key{Profile: profileID, Kind: kind})
-		switch {
-		case errors.Is(err, secret.ErrNotFound):
-			return "", exitOK
-		case err != nil:
-			fmt.Fprintln(e.stderr, "deputy-cli: keychain:", err)
-			return "", exitFailed
+		if err := oauth.FromKeychain(ctx, secret.New(), profileID, oc); err != nil {
+			fmt.Fprintln(e.stderr, "deputy-cli:", err)
+			return exitFailed
 		}
-		return v, exitOK
+		return exitOK
 	}
 	switch oc.Mode {
 	case oauth.ModeAppSecret:
@@ -124,19 +120,15 @@ func graphCredential(ctx context.Context, e *env, oc *oauth.Config, o oauthFlags
 			oc.Secret = e.getenv("DEPUTY_CLIENT_SECRET")
 		}
 		if oc.Secret == "" {
-			v, code := keychain(secret.ClientSecret)
-			if code != exitOK {
+			if code := saved(); code != exitOK {
 				return code
 			}
-			oc.Secret = v
 		}
 	case oauth.ModeAppCert:
 		if o.cert == "" {
-			v, code := keychain(secret.CertKey)
-			if code != exitOK {
+			if code := saved(); code != exitOK {
 				return code
 			}
-			oc.CertPEM = []byte(v)
 		}
 		if len(oc.CertPEM) == 0 && certFile != "" {
 			data, err := os.ReadFile(certFile)

@@ -80,20 +80,14 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 	if o.cert != "" {
 		certFile = o.cert
 	}
-	// keychain reads a profile's secret of a kind ("" when none saved or no profile).
-	keychain := func(kind string) (string, int) {
-		if keys == nil {
-			return "", exitOK
+	// saved completes oc from the profile's keychain entries (internal/oauth, shared with
+	// the window); without a profile it changes nothing.
+	saved := func() int {
+		if err := oauth.FromKeychain(ctx, keys, profileID, &oc); err != nil {
+			fmt.Fprintln(e.stderr, "deputy-cli:", err)
+			return exitFailed
 		}
-		v, err := keys.Get(ctx, secret.Key{Profile: profileID, Kind: kind})
-		switch {
-		case errors.Is(err, secret.ErrNotFound):
-			return "", exitOK
-		case err != nil:
-			fmt.Fprintln(e.stderr, "deputy-cli: keychain:", err)
-			return "", exitFailed
-		}
-		return v, exitOK
+		return exitOK
 	}
 	switch oc.Mode {
 	case oauth.ModeAppSecret:
@@ -102,11 +96,9 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 			oc.Secret = e.getenv("DEPUTY_CLIENT_SECRET")
 		}
 		if oc.Secret == "" {
-			v, code := keychain(secret.ClientSecret)
-			if code != exitOK {
+			if code := saved(); code != exitOK {
 				return code
 			}
-			oc.Secret = v
 		}
 		if oc.Secret == "" {
 			return usageErr(e, "oauth-app-secret needs the client secret: --password-stdin, $DEPUTY_CLIENT_SECRET, or saved in the profile")
@@ -114,11 +106,9 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 	case oauth.ModeAppCert:
 		if o.cert == "" {
 			// A profile keeps the certificate with its key in the keychain (PEM).
-			v, code := keychain(secret.CertKey)
-			if code != exitOK {
+			if code := saved(); code != exitOK {
 				return code
 			}
-			oc.CertPEM = []byte(v)
 		}
 		if len(oc.CertPEM) == 0 {
 			if certFile == "" {
@@ -135,8 +125,8 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 			}
 		}
 	case oauth.ModeDelegated:
-		if profileID != "" {
-			oc.Cache = oauth.NewKeychainCache(keys, profileID)
+		if code := saved(); code != exitOK { // MSAL's token cache of the profile
+			return code
 		}
 		if o.deviceCode {
 			oc.DeviceCode = func(_ context.Context, msg string) { fmt.Fprintln(e.stderr, msg) }
