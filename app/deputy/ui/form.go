@@ -345,6 +345,7 @@ func (f *ProfileForm) Load(v FormValues, passwordSaved bool) {
 	f.oa.certInfo.SetText("")
 	f.swapAuth()
 	f.refreshSignIn()
+	f.refreshSecretState()
 	f.loaded = f.Values()
 	f.pwChanged = false
 	f.passwordSet = passwordSaved

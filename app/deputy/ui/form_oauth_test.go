@@ -333,6 +333,14 @@ func TestAppCertFormAndRun(t *testing.T) {
 			if _, err := keys.Get(ctx, secret.Key{Profile: id, Kind: secret.Password}); !errors.Is(err, secret.ErrNotFound) {
 				t.Errorf("a password entry exists: %v", err)
 			}
+			// Loaded again, the form says the key is saved.
+			f.OAuth = o
+			f.Load(f.Values(), false)
+			waitFor(t, func() bool {
+				ch := make(chan string, 1)
+				doSync(func() { ch <- f.CertInfo() })
+				return strings.Contains(<-ch, "saved in")
+			})
 			// A run from the saved profile: nothing typed, the key comes from the keychain.
 			f.MarkSaved(false)
 			if f.Dirty() {

@@ -276,6 +276,43 @@ func signedInText(c oauth.Claims) string {
 	return "Signed in as " + who
 }
 
+// refreshSecretState says whether the keychain already holds the profile's client
+// secret or certificate key (checked in the background).
+func (f *ProfileForm) refreshSecretState() {
+	f.SetOAuthSecretState("", widget.MediumImportance)
+	f.oa.secret.SetPlaceHolder("Client secret (value, not its ID)")
+	id, auth := f.OAuth.profileID(), idFor(authModes, f.auth.Selected)
+	if id == "" || f.OAuth == nil || f.OAuth.Keys == nil || (auth != AuthAppSecret && auth != AuthAppCert) {
+		return
+	}
+	kind := secret.ClientSecret
+	if auth == AuthAppCert {
+		kind = secret.CertKey
+	}
+	keys := f.OAuth.Keys
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), keychainTimeout)
+		defer cancel()
+		has, err := keys.Has(ctx, secret.Key{Profile: id, Kind: kind})
+		fyne.Do(func() {
+			if f.OAuth.profileID() != id {
+				return
+			}
+			switch {
+			case err != nil:
+				f.SetOAuthSecretState(keychainError(err), widget.DangerImportance)
+			case has && kind == secret.ClientSecret:
+				f.oa.secret.SetPlaceHolder("•••••••• saved — type to replace")
+				f.SetOAuthSecretState("Saved in "+secret.Backend(), widget.SuccessImportance)
+			case has:
+				if f.oa.certInfo.Text == "" {
+					f.oa.certInfo.SetText("Certificate and key saved in " + secret.Backend() + " — Load another file to replace")
+				}
+			}
+		})
+	}()
+}
+
 // refreshSignIn shows the session's sign-in for the loaded values, or whether the
 // keychain holds a saved one (checked in the background: the keychain may be slow).
 func (f *ProfileForm) refreshSignIn() {
