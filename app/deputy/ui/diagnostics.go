@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -70,6 +72,10 @@ type DiagnosticsView struct {
 	detail    *widget.Label
 	copyDet   *widget.Button
 	selected  string // address of the selected mailbox
+	reselect  bool   // refreshTable is restoring the selection, not the user choosing
+
+	// The pane beside the checks shows what was clicked last: a check or a mailbox.
+	checkPane, mailboxPane fyne.CanvasObject
 
 	running  bool
 	started  time.Time
@@ -101,7 +107,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.Export.Disable()
 	d.bar = widget.NewProgressBar()
 	d.bar.TextFormatter = func() string { return fmt.Sprintf("%.0f%%", d.bar.Value*100) }
-	d.progress = widget.NewLabel("Press Run (Enter or Ctrl+R) to diagnose this profile; Esc cancels.")
+	d.progress = widget.NewLabel("Run: Enter or Ctrl+R. Esc cancels.")
 	d.progress.Truncation = fyne.TextTruncateEllipsis
 	d.verdict = widget.NewLabel("")
 	d.verdict.TextStyle.Bold = true
@@ -130,7 +136,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 			inner.Objects[0].(*widget.Label).SetText(c.Title)
 			inner.Objects[1].(*widget.Label).SetText(c.Summary)
 		})
-	d.checkList.OnSelected = func(i widget.ListItemID) { d.checkSel = i; d.showCheck() }
+	d.checkList.OnSelected = func(i widget.ListItemID) { d.checkSel = i; d.showCheck(); d.showPane(false) }
 
 	d.checkTitle = widget.NewLabel("Select a check to see its evidence and the fix.")
 	d.checkTitle.TextStyle.Bold = true
@@ -157,15 +163,27 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("mailbox@contoso.com")
 			l.Truncation = fyne.TextTruncateEllipsis
-			return container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l)
+			bg := canvas.NewRectangle(color.Transparent)
+			return container.NewStack(bg, container.NewBorder(nil, nil, widget.NewIcon(nil), nil, l))
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
-			c := o.(*fyne.Container)
+			cell := o.(*fyne.Container)
+			bg := cell.Objects[0].(*canvas.Rectangle)
+			c := cell.Objects[1].(*fyne.Container)
 			l, icon := c.Objects[0].(*widget.Label), c.Objects[1].(*widget.Icon)
 			col := Column(id.Col)
 			l.SetText(d.Model.Cell(id.Row, col))
+			r, _ := d.Model.Row(id.Row)
+			// The whole selected row is tinted, not only the clicked cell.
+			want := color.Color(color.Transparent)
+			if d.selected != "" && r.Address == d.selected {
+				want = theme.Color(theme.ColorNameSelection)
+			}
+			if bg.FillColor != want {
+				bg.FillColor = want
+				bg.Refresh()
+			}
 			if col == ColStatus {
-				r, _ := d.Model.Row(id.Row)
 				icon.SetResource(statusIcon(r.Status))
 				icon.Show()
 			} else {
@@ -194,8 +212,15 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	}
 	d.table.OnSelected = func(id widget.TableCellID) {
 		if r, ok := d.Model.Row(id.Row); ok {
+			changed := d.selected != r.Address
 			d.selected = r.Address
 			d.showMailbox(r)
+			if !d.reselect {
+				d.showPane(true)
+			}
+			if changed {
+				d.table.Refresh() // re-tint the rows
+			}
 		}
 	}
 
@@ -241,9 +266,10 @@ func heading(s string) *widget.Label {
 
 func (d *DiagnosticsView) layout() fyne.CanvasObject {
 	// One row of controls with the bar beside them; the numbers and the verdict below.
+	// The progress text shares the row, so the table below gets the height.
 	controls := container.NewBorder(nil, nil, container.NewHBox(d.Run, d.Cancel, d.Export), nil,
-		container.NewVBox(layout.NewSpacer(), d.bar, layout.NewSpacer()))
-	top := container.NewVBox(controls, d.progress, container.NewBorder(nil, nil, d.verdictIcon, nil, d.verdict))
+		container.NewGridWithColumns(2, container.NewVBox(layout.NewSpacer(), d.bar, layout.NewSpacer()), d.progress))
+	top := container.NewVBox(controls, container.NewBorder(nil, nil, d.verdictIcon, nil, d.verdict))
 
 	checkDetail := container.NewVBox(
 		container.NewBorder(nil, nil, d.checkIcon, nil, d.checkTitle), d.checkText,
@@ -251,20 +277,41 @@ func (d *DiagnosticsView) layout() fyne.CanvasObject {
 		container.NewBorder(nil, nil, heading("Remediation"), d.copyRem), d.remediation,
 		container.NewHBox(d.Trust),
 	)
+	d.checkPane = container.NewVScroll(checkDetail)
+	// The mailbox detail shares the pane beside the checks, so the table below keeps the
+	// full width (every column fits) and most of the height.
+	d.mailboxPane = container.NewBorder(container.NewBorder(nil, nil, heading("Mailbox"), d.copyDet), nil, nil, nil,
+		container.NewVScroll(d.detail))
+	d.mailboxPane.Hide()
 	checks := container.NewHSplit(
 		container.NewBorder(heading("Checks"), nil, nil, nil, d.checkList),
-		container.NewVScroll(checkDetail))
-	checks.Offset = 0.4
+		container.NewStack(d.checkPane, d.mailboxPane))
+	checks.Offset = 0.36
 
 	filters := container.NewBorder(nil, nil, container.NewHBox(heading("Mailboxes"), d.statusSel, d.classSel),
 		d.count, d.search)
-	// The detail sits under the table, full width, so every column of the table fits.
-	mbDetail := container.NewBorder(nil, nil, nil, container.NewVBox(d.copyDet), container.NewVScroll(d.detail))
-	mailboxes := container.NewVSplit(d.table, mbDetail)
-	mailboxes.Offset = 0.62
-	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, mailboxes))
-	body.Offset = 0.36
+	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, d.table))
+	body.Offset = 0.34
 	return container.NewBorder(top, nil, nil, nil, body)
+}
+
+// showPane shows the mailbox detail (true) or the check detail beside the checks.
+func (d *DiagnosticsView) showPane(mailbox bool) {
+	if d.checkPane == nil {
+		return
+	}
+	if mailbox {
+		d.checkPane.Hide()
+		d.mailboxPane.Show()
+	} else {
+		d.mailboxPane.Hide()
+		d.checkPane.Show()
+	}
+}
+
+// MailboxPaneVisible reports whether the pane beside the checks shows a mailbox.
+func (d *DiagnosticsView) MailboxPaneVisible() bool {
+	return d.mailboxPane != nil && d.mailboxPane.Visible()
 }
 
 // Content is the tab's root.
@@ -326,6 +373,8 @@ func (d *DiagnosticsView) refreshTable() {
 	d.table.Refresh()
 	d.updateCount()
 	// Keep the selection on the same mailbox across sorting and filtering.
+	d.reselect = true
+	defer func() { d.reselect = false }()
 	d.table.UnselectAll()
 	if i := d.Model.Index(d.selected); i >= 0 && d.selected != "" {
 		d.table.Select(widget.TableCellID{Row: i, Col: int(ColAddress)})
@@ -463,6 +512,7 @@ func (d *DiagnosticsView) Start(now time.Time) {
 	d.selected = ""
 	d.detail.SetText("")
 	d.copyDet.Hide()
+	d.showPane(false)
 	d.refreshTable()
 	d.bar.SetValue(0)
 	d.progress.SetText("Starting…")

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"deputy/internal/result"
 )
@@ -192,4 +195,54 @@ func BenchmarkDiagnosticsLoad10k(b *testing.B) {
 		d.SetResult(r)
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/10k-rows")
+}
+
+// TestDiagnosticsDetailPaneAndRowTint: the pane beside the checks shows what was clicked
+// last; the whole selected row is tinted and the tint follows the mailbox across sorting;
+// the table gets most of the height.
+func TestDiagnosticsDetailPaneAndRowTint(t *testing.T) {
+	d, w, _ := newDiag(t)
+	w.Resize(fyne.NewSize(1200, 800))
+	d.SetResult(sampleResult(200))
+	if d.MailboxPaneVisible() {
+		t.Fatal("before any click the failing check's detail should show")
+	}
+	d.SelectMailbox(3)
+	addr := d.selected
+	if !d.MailboxPaneVisible() || !strings.Contains(d.MailboxDetailText(), addr) {
+		t.Fatalf("mailbox pane %v, detail %q for %s", d.MailboxPaneVisible(), d.MailboxDetailText(), addr)
+	}
+	tinted := func() map[string]int {
+		got := map[string]int{}
+		walk(d.table, func(o fyne.CanvasObject) {
+			c, ok := o.(*fyne.Container)
+			if !ok || len(c.Objects) != 2 {
+				return
+			}
+			bg, ok := c.Objects[0].(*canvas.Rectangle)
+			inner, ok2 := c.Objects[1].(*fyne.Container)
+			if !ok || !ok2 || !c.Visible() || bg.FillColor != theme.Color(theme.ColorNameSelection) {
+				return
+			}
+			got[inner.Objects[0].(*widget.Label).Text]++
+		})
+		return got
+	}
+	if got := tinted(); got[addr] != 1 || len(got) < int(numColumns)-1 {
+		t.Errorf("tinted cells %v: want the %d cells of %s's row", got, numColumns, addr)
+	}
+	d.SortBy(ColAddress)
+	d.SortBy(ColAddress) // descending: the row moves
+	if got := tinted(); got[addr] > 1 || d.selected != addr {
+		t.Errorf("after sorting the tint is on %v, selection %s", got, d.selected)
+	}
+	// Filtering restores the selection without taking the pane away from a check.
+	d.SelectCheck(0)
+	d.SetFilter("", "", "")
+	if d.MailboxPaneVisible() {
+		t.Error("re-selecting after a filter switched the pane back to the mailbox")
+	}
+	if th, bh := d.table.Size().Height, d.Content().Size().Height; th < bh/2 {
+		t.Errorf("mailbox table %.0f px of %.0f: it should be the dominant area", th, bh)
+	}
 }

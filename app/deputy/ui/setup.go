@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -164,10 +165,16 @@ func NewSetupView() *SetupView {
 	v.status = widget.NewLabel("")
 	v.status.Truncation = fyne.TextTruncateEllipsis
 	bar := container.NewBorder(nil, nil, container.NewHBox(v.saveBtn, v.copyBtn), nil, v.status)
-	right := container.NewBorder(container.NewVBox(v.title, bar), nil, nil, nil, v.preview)
+	// The script sits on the input background, framed like a read-only code box.
+	box := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	box.CornerRadius = theme.InputRadiusSize()
+	box.StrokeColor = theme.Color(theme.ColorNameInputBorder)
+	box.StrokeWidth = 1
+	right := container.NewBorder(container.NewVBox(v.title, bar), nil, nil, nil,
+		container.NewStack(box, container.NewPadded(v.preview)))
 
 	split := container.NewHSplit(container.NewVScroll(container.NewPadded(left)), container.NewPadded(right))
-	split.Offset = 0.36
+	split.Offset = 0.4
 	v.content = split
 
 	v.version.SetSelected(setupVersions[0].Label)
@@ -334,7 +341,7 @@ func (v *SetupView) Update() {
 	show(v.exo, online && k != setup.EXOClassic)
 	show(v.group, v.scope.Selected == ScopeGroup || v.scope.Selected == ScopeListed)
 	if v.scope.Selected == ScopeListed {
-		v.group.SetPlaceHolder("group to create for the list (default: " + setup.DefaultTargetGroup + ")")
+		v.group.SetPlaceHolder("new group (default: " + setup.DefaultTargetGroup + ")")
 	} else {
 		v.group.SetPlaceHolder("group name or distinguished name")
 	}
