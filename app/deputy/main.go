@@ -3,7 +3,8 @@
 // Hidden switches (environment) for screenshots and benchmarks:
 //
 //	DEPUTY_CONFIG_DIR=dir          profiles in dir instead of the user's config folder
-//	DEPUTY_SCREENSHOT_SCENE=name   drive the window to welcome|profile|diagnosis|setup, then print
+//	DEPUTY_SCREENSHOT_SCENE=name   drive the window to welcome|profile|diagnosis|setup (also export,
+//	                               unsaved: the save dialog, the unsaved-changes prompt), then print
 //	                               "deputy: scene ready" on stdout
 //	DEPUTY_FIRST_FRAME=1           print time to first frame and idle RSS, then quit
 package main

@@ -8,7 +8,7 @@ import (
 )
 
 // Scenes are the states `make screenshots` shows, driven by DEPUTY_SCREENSHOT_SCENE.
-var Scenes = []string{"welcome", "profile", "diagnosis", "setup"}
+var Scenes = []string{"welcome", "profile", "diagnosis", "setup", "export", "unsaved"}
 
 // sampleCSV is what an admin's Get-Mailbox | Export-Csv looks like, with the usual
 // mistakes (a distribution list without an address, a typo) to show rejected lines.
@@ -56,6 +56,21 @@ func (u *Window) PlayScene(name string, ready func()) error {
 			u.ShowSetup()
 			u.setup.version.SetSelected(labelFor(setupVersions, "2019"))
 		}
+		ready()
+	case "export": // the save dialog over a finished demo diagnosis
+		u.OnRunFinished = func() {
+			u.OnRunFinished = nil
+			u.export()
+			ready()
+		}
+		u.TryDemo()
+	case "unsaved": // the prompt when switching away from unsaved edits
+		if err := u.PlayScene("profile", func() {}); err != nil {
+			return err
+		}
+		u.form.name.SetText("Interview scheduling (EU)")
+		u.form.edited(FieldName)
+		u.Guard(u.NewProfile)
 		ready()
 	case "diagnosis":
 		u.OnRunFinished = func() {

@@ -166,10 +166,18 @@ func NewSetupView() *SetupView {
 	v.status.Truncation = fyne.TextTruncateEllipsis
 	bar := container.NewBorder(nil, nil, container.NewHBox(v.saveBtn, v.copyBtn), nil, v.status)
 	// The script sits on the input background, framed like a read-only code box.
-	box := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
-	box.CornerRadius = theme.InputRadiusSize()
-	box.StrokeColor = theme.Color(theme.ColorNameInputBorder)
-	box.StrokeWidth = 1
+	box := canvas.NewRectangle(nil)
+	paint := func() {
+		box.FillColor = theme.Color(theme.ColorNameInputBackground)
+		box.StrokeColor = theme.Color(theme.ColorNameInputBorder)
+		box.CornerRadius = theme.InputRadiusSize()
+		box.StrokeWidth = 1
+		box.Refresh()
+	}
+	paint()
+	if a := fyne.CurrentApp(); a != nil {
+		a.Settings().AddListener(func(fyne.Settings) { paint() }) // light/dark follow the system
+	}
 	right := container.NewBorder(container.NewVBox(v.title, bar), nil, nil, nil,
 		container.NewStack(box, container.NewPadded(v.preview)))
 

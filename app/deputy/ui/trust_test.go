@@ -139,4 +139,8 @@ func TestWindowFits(t *testing.T) {
 	h.u.ShowDiagnostics()
 	h.u.diag.SetResult(sampleResult(1000))
 	check("diagnostics")
+	h.u.ShowSetup()
+	check("setup")
+	h.u.Setup().version.SetSelected(labelFor(setupVersions, "exo"))
+	check("setup, Exchange Online")
 }
