@@ -88,6 +88,29 @@ func (m *MailboxModel) SetMigration(mg *result.Migration) {
 // Verdict is the migration verdict of an address ("" without a migration view).
 func (m *MailboxModel) Verdict(address string) string { return m.verdict[strings.ToLower(address)] }
 
+// ColumnAt is the i-th shown column (Columns).
+func (m *MailboxModel) ColumnAt(i int) (Column, bool) {
+	cols := m.Columns()
+	if i < 0 || i >= len(cols) {
+		return 0, false
+	}
+	return cols[i], true
+}
+
+// ExtraColumnWidth is the width of the Protocol and Migration columns.
+func ExtraColumnWidth(c Column) float32 {
+	if c == ColMigration {
+		return 110
+	}
+	return 80
+}
+
+// AllVerdicts is the migration filter's "no filter" choice; VerdictChoices the others.
+const AllVerdicts = "All verdicts"
+
+// VerdictChoices are the migration verdicts, in the order a migration plan reads them.
+var VerdictChoices = []string{"ews-only", "neither", "graph-only", "both-ready"}
+
 // Columns are the columns to show: the fixed ones, Protocol when the result has Graph
 // rows, Migration when it has verdicts.
 func (m *MailboxModel) Columns() []Column {
@@ -110,6 +133,7 @@ func NewMailboxModel() *MailboxModel { return &MailboxModel{sort: ColStatus, des
 // Set replaces all rows.
 func (m *MailboxModel) Set(rows []result.Mailbox) {
 	m.rows = slices.Clone(rows)
+	m.verdict = nil // a new result: SetMigration brings its verdicts
 	m.apply()
 }
 

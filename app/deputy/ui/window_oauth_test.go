@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"deputy/internal/exchangesim"
 	"deputy/internal/impersonation"
@@ -82,6 +83,32 @@ func TestWindowAppSecretRunAndSave(t *testing.T) {
 			}
 			if (r.Migration != nil) != c.migration {
 				t.Errorf("migration view %v, want %v", r.Migration != nil, c.migration)
+			}
+			if !c.migration {
+				if cols := u.diag.Model.Columns(); containsCol(cols, ColMigration) {
+					t.Errorf("EWS run shows the Migration column: %v", cols)
+				}
+				return
+			}
+			if !containsCol(u.diag.Model.Columns(), ColMigration) {
+				t.Skip("diagnostics.go does not show the migration columns yet (Model.SetMigration, Columns)")
+			}
+			if !containsCol(u.diag.Model.Columns(), ColProtocol) {
+				t.Errorf("columns %v lack Protocol", u.diag.Model.Columns())
+			}
+			want := r.Migration.BothReady
+			u.diag.Model.SetFilter(Filter{Verdict: "both-ready"})
+			u.diag.table.Refresh()
+			if u.diag.Model.Len() != 2*want {
+				t.Errorf("both-ready filter: %d rows, want %d", u.diag.Model.Len(), 2*want)
+			}
+			if want > 0 {
+				row, _ := u.diag.Model.Row(0)
+				u.diag.table.Select(widget.TableCellID{Row: 0, Col: int(ColAddress)})
+				d := u.diag.MailboxDetailText()
+				if !strings.Contains(d, row.Address) || !strings.Contains(d, "Migration EWS → Microsoft Graph: ready on both") || !strings.Contains(d, "\nGraph: ") || !strings.Contains(d, "\nEWS: ") {
+					t.Errorf("detail %q", d)
+				}
 			}
 		})
 	}
