@@ -475,6 +475,10 @@ func ExportReport(path string, r *result.Result) error {
 // situationOf is what the Setup tab prefills from for a profile's values.
 func situationOf(v FormValues) Situation {
 	p := result.Profile{Name: v.Name, Environment: v.Environment, ServiceAccount: strings.TrimSpace(v.User)}
+	if IsOAuth(v.Auth) {
+		// An Entra app, not a user account: the RBAC-for-Applications script applies.
+		p.ServiceAccount, p.ClientID = "", strings.TrimSpace(v.ClientID)
+	}
 	return Situation{
 		Profile:   v.Name,
 		Setup:     setup.SituationFrom(p),

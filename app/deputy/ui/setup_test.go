@@ -269,3 +269,25 @@ func TestScriptForEnvironments(t *testing.T) {
 		t.Error("ScriptFor(nil) should be empty")
 	}
 }
+
+func TestSituationOfProfile(t *testing.T) {
+	tests := []struct {
+		v    FormValues
+		kind setup.Kind
+		app  string
+	}{
+		{FormValues{Name: "a", Environment: result.OnPrem, Auth: AuthNTLM, User: `CONTOSO\svc`}, setup.OnPremOrgWide, ""},
+		{FormValues{Name: "b", Environment: result.OnPrem, Auth: AuthBasic, User: "svc@contoso.com", Mailboxes: "x@contoso.com"}, setup.OnPremOrgWide, ""},
+		{FormValues{Name: "c", Environment: result.EXO, Auth: AuthBasic, User: "svc@contoso.onmicrosoft.com"}, setup.EXOClassic, ""},
+		{FormValues{Name: "d", Environment: result.EXO, Auth: AuthAppSecret, ClientID: " " + testAppID + " "}, setup.EXORBACApps, testAppID},
+	}
+	for _, tt := range tests {
+		s := situationOf(tt.v)
+		if k := setup.KindFor(s.Setup); k != tt.kind || s.Setup.AppID != tt.app {
+			t.Errorf("%s: kind %s app %q, want %s %q", tt.v.Name, k, s.Setup.AppID, tt.kind, tt.app)
+		}
+		if got := len(s.Mailboxes); got != len(ParseList(tt.v.Mailboxes).Addresses) {
+			t.Errorf("%s: %d mailboxes", tt.v.Name, got)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func ValuesFromProfile(p profile.Profile) FormValues {
 	if p.Concurrency > 0 {
 		v.Concurrency = strconv.Itoa(p.Concurrency)
 	}
-	return v
+	return OAuthValuesFromProfile(v, p)
 }
 
 // ApplyValues writes the form's values into p, leaving the fields the form does not show.
@@ -127,5 +127,5 @@ func ApplyValues(p profile.Profile, v FormValues) profile.Profile {
 		p.Concurrency = n
 	}
 	p.WriteTest, p.CheckRooms = v.WriteTest, v.CheckRooms
-	return p
+	return ApplyOAuthValues(p, v)
 }

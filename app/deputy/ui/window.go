@@ -86,6 +86,7 @@ func New(w fyne.Window, env Env) *Window {
 	u.form.OnRevert = u.Revert
 	u.form.OnImportCSV = u.importCSV
 	u.form.OnBrowseCA = u.browseCA
+	u.attachOAuth()
 	if env.Discover != nil {
 		u.form.SetFindAvailable(true, "")
 		u.form.OnFind = u.find
@@ -569,6 +570,11 @@ func (u *Window) Save() bool {
 			u.form.SetKeychainState("Saved in "+u.backend(), widget.SuccessImportance)
 		}
 	}
+	if IsOAuth(v.Auth) {
+		if st, i := u.saveOAuthSecrets(saved.ID); st != "" {
+			status, imp = st, i
+		}
+	}
 	u.form.MarkSaved(pwSaved)
 	u.selBusy = true
 	u.reloadKeep(saved.ID)
@@ -822,6 +828,11 @@ func (u *Window) run(password string) {
 	if password == "" {
 		password, _ = u.form.Password()
 	}
+	oauthRun := IsOAuth(v.Auth)
+	var typed OAuthSecrets
+	if oauthRun {
+		typed = u.form.OAuthSecrets() // read here: the form is UI state
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	u.cancelRun, u.runDone = cancel, done
@@ -839,6 +850,13 @@ func (u *Window) run(password string) {
 	}
 	go func() {
 		r, err := func() (*result.Result, error) {
+			if oauthRun {
+				cfg, err := u.oauthConfig(ctx, cur.ID, v, typed)
+				if err != nil {
+					return nil, err
+				}
+				return u.env.Diagnose(ctx, cfg, co)
+			}
 			if password == "" && cur.ID != "" && kc != nil {
 				kctx, kcancel := context.WithTimeout(ctx, keychainTimeout)
 				pw, err := kc.Get(kctx, cur.ID)
