@@ -67,12 +67,14 @@ type DiagnosticsView struct {
 	table     *widget.Table
 	statusSel *widget.Select
 	classSel  *widget.Select
-	search    *widget.Entry
-	count     *widget.Label
-	detail    *widget.Label
-	copyDet   *widget.Button
-	selected  string // address of the selected mailbox
-	reselect  bool   // refreshTable is restoring the selection, not the user choosing
+	// verdictSel filters by migration verdict; shown only for a result with a migration view.
+	verdictSel *widget.Select
+	search     *widget.Entry
+	count      *widget.Label
+	detail     *widget.Label
+	copyDet    *widget.Button
+	selected   string // address of the selected mailbox
+	reselect   bool   // refreshTable is restoring the selection, not the user choosing
 
 	// The pane beside the checks shows what was clicked last: a check or a mailbox.
 	checkPane, mailboxPane fyne.CanvasObject
@@ -159,7 +161,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.Trust.Hide()
 
 	d.table = widget.NewTableWithHeaders(
-		func() (int, int) { return d.Model.Len(), int(numColumns) },
+		func() (int, int) { return d.Model.Len(), len(d.Model.Columns()) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("mailbox@contoso.com")
 			l.Truncation = fyne.TextTruncateEllipsis
@@ -171,7 +173,12 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 			bg := cell.Objects[0].(*canvas.Rectangle)
 			c := cell.Objects[1].(*fyne.Container)
 			l, icon := c.Objects[0].(*widget.Label), c.Objects[1].(*widget.Icon)
-			col := Column(id.Col)
+			col, ok := d.Model.ColumnAt(id.Col)
+			if !ok {
+				l.SetText("")
+				icon.Hide()
+				return
+			}
 			l.SetText(d.Model.Cell(id.Row, col))
 			r, _ := d.Model.Row(id.Row)
 			// The whole selected row is tinted, not only the clicked cell.
@@ -199,11 +206,11 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	}
 	d.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		b := o.(*widget.Button)
-		if id.Col < 0 || id.Col >= int(numColumns) {
+		col, ok := d.Model.ColumnAt(id.Col)
+		if !ok {
 			b.SetText("")
 			return
 		}
-		col := Column(id.Col)
 		b.SetText(d.HeaderText(col))
 		b.OnTapped = func() { d.SortBy(col) }
 	}
@@ -235,6 +242,9 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 		d.classSel.Options = append(d.classSel.Options, string(c))
 	}
 	d.classSel.SetSelected(allClasses)
+	d.verdictSel = widget.NewSelect(append([]string{AllVerdicts}, VerdictChoices...), func(string) { d.applyFilter() })
+	d.verdictSel.SetSelected(AllVerdicts)
+	d.verdictSel.Hide()
 	d.search = widget.NewEntry()
 	d.search.SetPlaceHolder("Search mailbox, code, message")
 	d.search.OnChanged = func(string) { d.applyFilter() }
@@ -288,11 +298,26 @@ func (d *DiagnosticsView) layout() fyne.CanvasObject {
 		container.NewStack(d.checkPane, d.mailboxPane))
 	checks.Offset = 0.36
 
-	filters := container.NewBorder(nil, nil, container.NewHBox(heading("Mailboxes"), d.statusSel, d.classSel),
+	filters := container.NewBorder(nil, nil, container.NewHBox(heading("Mailboxes"), d.statusSel, d.classSel, d.verdictSel),
 		d.count, d.search)
 	body := container.NewVSplit(checks, container.NewBorder(filters, nil, nil, nil, d.table))
 	body.Offset = 0.34
 	return container.NewBorder(top, nil, nil, nil, body)
+}
+
+// showMigration shows the verdict filter and sizes the Protocol/Migration columns.
+func (d *DiagnosticsView) showMigration(on bool) {
+	if on {
+		d.verdictSel.Show()
+	} else {
+		d.verdictSel.SetSelected(AllVerdicts)
+		d.verdictSel.Hide()
+	}
+	for i, c := range d.Model.Columns() {
+		if c >= numColumns {
+			d.table.SetColumnWidth(i, ExtraColumnWidth(c))
+		}
+	}
 }
 
 // showPane shows the mailbox detail (true) or the check detail beside the checks.
@@ -363,6 +388,9 @@ func (d *DiagnosticsView) applyFilter() {
 	if d.classSel.Selected != allClasses {
 		f.Class = result.Class(d.classSel.Selected)
 	}
+	if d.verdictSel != nil && d.verdictSel.Visible() && d.verdictSel.Selected != AllVerdicts {
+		f.Verdict = d.verdictSel.Selected
+	}
 	if f != d.Model.Filter() {
 		d.Model.SetFilter(f)
 		d.refreshTable()
@@ -393,7 +421,11 @@ func (d *DiagnosticsView) updateCount() {
 func (d *DiagnosticsView) CountText() string { return d.count.Text }
 
 func (d *DiagnosticsView) showMailbox(r result.Mailbox) {
-	d.detail.SetText(MailboxDetail(r))
+	text := MailboxDetail(r)
+	if m := MigrationDetail(d.Result, r.Address); m != "" {
+		text += "\n\n" + m
+	}
+	d.detail.SetText(text)
 	d.copyDet.Show()
 }
 
@@ -509,6 +541,8 @@ func (d *DiagnosticsView) Start(now time.Time) {
 	d.checkList.Refresh()
 	d.showCheck()
 	d.Model.Set(nil)
+	d.Model.SetMigration(nil)
+	d.showMigration(false)
 	d.selected = ""
 	d.detail.SetText("")
 	d.copyDet.Hide()
@@ -586,6 +620,8 @@ func (d *DiagnosticsView) SetResult(r *result.Result) {
 	d.checkSel = -1
 	d.checkList.Refresh()
 	d.Model.Set(r.Mailboxes)
+	d.Model.SetMigration(r.Migration)
+	d.showMigration(r.Migration != nil)
 	d.refreshTable()
 	if d.selected == "" || d.Model.Index(d.selected) < 0 {
 		d.detail.SetText("Select a mailbox to see the server's answer and the fix.")
