@@ -192,7 +192,7 @@ func NewProfileForm() *ProfileForm {
 	}
 	f.authItems[AuthBasic] = creds
 	f.authItems[AuthNTLM] = creds
-	f.buildOAuth(item)
+	f.buildOAuth(item, creds[0])
 	f.tail = []*widget.FormItem{
 		item(FieldServiceMailbox, f.svcMailbox, "The service account's own mailbox: proves the account works before impersonating"),
 		item(FieldMailboxes, container.NewVBox(f.mailboxes, mbButtons), ""),

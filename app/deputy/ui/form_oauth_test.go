@@ -706,3 +706,32 @@ func TestProtocolOnlyForAppOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceAccountErrorInEveryMode: the account row is shared by Basic/NTLM and
+// delegated sign-in, so its message shows in both.
+func TestServiceAccountErrorInEveryMode(t *testing.T) {
+	test.NewTempApp(t)
+	for _, auth := range []string{AuthBasic, AuthDelegated, AuthNTLM} {
+		f := NewProfileForm()
+		test.NewTempWindow(t, f.Content())
+		f.auth.SetSelected(labelFor(authModes, auth))
+		test.Type(f.user, "not an account")
+		f.Validate()
+		if f.FieldError(FieldUser) == "" {
+			t.Errorf("%s: no message under the service account", auth)
+		}
+	}
+}
+
+func TestDeviceUserCode(t *testing.T) {
+	cases := []struct{ msg, want string }{
+		{"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FQK5HW3UF to authenticate.", "FQK5HW3UF"},
+		{"enter the code AB12.", "AB12"},
+		{"no code here", "no code here"},
+	}
+	for _, c := range cases {
+		if got := deviceUserCode(c.msg); got != c.want {
+			t.Errorf("deviceUserCode(%q) = %q, want %q", c.msg, got, c.want)
+		}
+	}
+}

@@ -50,7 +50,7 @@ const exoLegacyAuthText = "Exchange Online does not accept Basic or NTLM any mor
 	"turned off for EWS in October 2022, and the ApplicationImpersonation role was retired in 2025. What works " +
 	"today is an Entra app with the full_access_as_app permission (app-only OAuth), scoped with RBAC for Applications."
 
-func (f *ProfileForm) buildOAuth(item func(string, fyne.CanvasObject, string) *widget.FormItem) {
+func (f *ProfileForm) buildOAuth(item func(string, fyne.CanvasObject, string) *widget.FormItem, userItem *widget.FormItem) {
 	o := &oauthForm{}
 	f.oa = o
 	changed := func(field string) func(string) { return func(string) { f.edited(field) } }
@@ -116,7 +116,7 @@ func (f *ProfileForm) buildOAuth(item func(string, fyne.CanvasObject, string) *w
 	f.authItems[AuthAppCert] = append(append([]*widget.FormItem{}, app...),
 		item(FieldCertFile, container.NewVBox(certRow, pwRow, o.certInfo), "The private key is kept in the keychain as PEM; the PFX password is never saved"), proto)
 	f.authItems[AuthDelegated] = append(append([]*widget.FormItem{}, app...),
-		item(FieldUser, f.user, "Optional: the account to sign in as"),
+		userItem, // the same row (and error label) as Basic/NTLM: only one sub-form shows at a time
 		&widget.FormItem{Text: "Account", Widget: container.NewVBox(o.signIn, container.NewHBox(o.connect, o.deviceCode, o.signOut))})
 }
 
@@ -347,6 +347,9 @@ func (f *ProfileForm) Connect(useDeviceCode bool) {
 	if f.oa.cancelSignIn != nil {
 		return
 	}
+	if f.OAuth == nil {
+		f.OAuth = &OAuthEnv{}
+	}
 	v := f.Values()
 	for _, e := range v.Validate() {
 		if e.Field == FieldTenant || e.Field == FieldClientID {
@@ -444,6 +447,9 @@ func deviceUserCode(msg string) string {
 
 // SignOut forgets the delegated sign-in and deletes the saved token cache.
 func (f *ProfileForm) SignOut() {
+	if f.OAuth == nil {
+		f.OAuth = &OAuthEnv{}
+	}
 	v := f.Values()
 	tls, id := f.tlsOptions(), f.OAuth.profileID()
 	go func() {
