@@ -28,6 +28,8 @@ shot() {
     sleep 0.1
   done
   grep -q 'deputy: scene ready' "$log" || { echo "screenshots: $scene never became ready" >&2; cat "$log" >&2; kill "$pid"; return 1; }
+  # Park the pointer on the "Profiles" heading: a hover highlight elsewhere reads as a glitch.
+  xdotool mousemove --window "$wid" 10 10 || true
   sleep 1.5 # let the last coalesced update and the frame after it land
   "$IMPORT" -window "$wid" "$out/$name.png"
   kill "$pid" 2>/dev/null || true
