@@ -103,18 +103,18 @@ func (f *ProfileForm) buildOAuth(item func(string, fyne.CanvasObject, string) *w
 	o.switchApp.Importance = widget.HighImportance
 
 	app := []*widget.FormItem{
-		item(FieldTenant, o.tenant, "Entra admin center → Overview: Tenant ID, or a verified domain"),
-		item(FieldClientID, o.clientID, "Entra admin center → App registrations → your app → Overview"),
+		item(FieldTenant, o.tenant, "Entra admin center > Overview: Tenant ID, or a domain"),
+		item(FieldClientID, o.clientID, "Entra admin center > App registrations > your app"),
 		{Text: "Cloud", Widget: o.cloud},
 	}
 	proto := &widget.FormItem{Text: "Protocol", Widget: o.protocol,
-		HintText: "Microsoft Graph is the successor of EWS (which ends in Exchange Online on 1 April 2027); Both shows the migration verdict per mailbox"}
+		HintText: "EWS ends in Exchange Online on 1 April 2027; Both shows each mailbox's Graph readiness"}
 	certRow := container.NewBorder(nil, nil, nil, o.certBrowse, o.certFile)
 	pwRow := container.NewBorder(nil, nil, nil, o.certLoad, o.certPassword)
 	f.authItems[AuthAppSecret] = append(append([]*widget.FormItem{}, app...),
 		&widget.FormItem{Text: "Client secret", Widget: container.NewVBox(o.secret, o.secretState)}, proto)
 	f.authItems[AuthAppCert] = append(append([]*widget.FormItem{}, app...),
-		item(FieldCertFile, container.NewVBox(certRow, pwRow, o.certInfo), "The private key is kept in the keychain as PEM; the PFX password is never saved"), proto)
+		item(FieldCertFile, container.NewVBox(certRow, pwRow, o.certInfo), "The key is kept in the keychain; the PFX password is never saved"), proto)
 	f.authItems[AuthDelegated] = append(append([]*widget.FormItem{}, app...),
 		userItem, // the same row (and error label) as Basic/NTLM: only one sub-form shows at a time
 		&widget.FormItem{Text: "Account", Widget: container.NewVBox(o.signIn, container.NewHBox(o.connect, o.deviceCode, o.signOut))})
@@ -158,10 +158,11 @@ func (f *ProfileForm) cloudEWSURL() string {
 
 // cloudChanged keeps the EWS URL on the cloud's endpoint when it was the default.
 func (f *ProfileForm) cloudChanged() {
-	if f.oa == nil || f.url == nil || f.loading {
+	if f.oa == nil || f.url == nil {
 		return
 	}
-	if idFor(environments, f.env.Selected) != result.EXO {
+	f.updateURLPlaceholder()
+	if f.loading || idFor(environments, f.env.Selected) != result.EXO {
 		return
 	}
 	cur := strings.TrimSpace(f.url.Text)
@@ -173,9 +174,22 @@ func (f *ProfileForm) cloudChanged() {
 	}
 }
 
+// updateURLPlaceholder says what an empty EWS URL means for the environment.
+func (f *ProfileForm) updateURLPlaceholder() {
+	if idFor(environments, f.env.Selected) == result.EXO {
+		f.url.SetPlaceHolder(f.cloudEWSURL()) // empty means this one
+	} else {
+		f.url.SetPlaceHolder("https://mail.contoso.com/EWS/Exchange.asmx")
+	}
+}
+
 // envChanged fills the cloud's EWS URL for an Exchange Online profile without one.
 func (f *ProfileForm) envChanged() {
-	if f.oa == nil || f.loading {
+	if f.oa == nil {
+		return
+	}
+	f.updateURLPlaceholder()
+	if f.loading {
 		return
 	}
 	if idFor(environments, f.env.Selected) == result.EXO && strings.TrimSpace(f.url.Text) == "" {
