@@ -772,7 +772,7 @@ func (u *Window) find() {
 		}
 		res, err := u.env.Discover(ctx, addr, o)
 		fyne.Do(func() {
-			u.form.find.Enable()
+			defer u.form.find.Enable() // last: an enabled Find means the answer is on screen
 			if err != nil || res == nil || res.EWSURL == "" {
 				msg := "Autodiscover did not find the EWS URL"
 				if err != nil {
