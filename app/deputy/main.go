@@ -48,7 +48,6 @@ func main() {
 		os.Exit(1)
 	}
 	env := ui.DefaultEnv(deputy.Version, store)
-	env.Export = ui.ExportReport // reports carry the setup script for the profile's situation
 	u := ui.New(w, env)
 	w.SetContent(u.Content())
 

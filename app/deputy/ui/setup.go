@@ -46,21 +46,24 @@ const (
 
 // SetupView is the Setup tab: the situation on the left, the live script on the right.
 type SetupView struct {
-	version  *widget.Select
-	kind     *widget.Select
-	kindHelp *widget.Label
-	account  *widget.Entry
-	appID    *widget.Entry
-	spID     *widget.Entry
-	scope    *widget.RadioGroup
-	group    *widget.Entry
-	filter   *widget.Entry
-	rooms    *widget.Check
-	undo     *widget.Check
-	source   *widget.Label
-	errs     map[string]*widget.Label
-	onprem   *fyne.Container
-	exo      *fyne.Container
+	version   *widget.Select
+	kind      *widget.Select
+	kindHelp  *widget.Label
+	role      *widget.Select // Graph calendar permission (exo-graph-rbac-apps)
+	roleHelp  *widget.Label
+	account   *widget.Entry
+	appID     *widget.Entry
+	spID      *widget.Entry
+	scope     *widget.RadioGroup
+	group     *widget.Entry
+	filter    *widget.Entry
+	rooms     *widget.Check
+	undo      *widget.Check
+	source    *widget.Label
+	errs      map[string]*widget.Label
+	onprem    *fyne.Container
+	graphRole *fyne.Container
+	exo       *fyne.Container
 
 	title   *widget.Label
 	preview *widget.TextGrid
@@ -105,6 +108,9 @@ func NewSetupView() *SetupView {
 	v.kind = widget.NewSelect(nil, func(string) { v.Update() })
 	v.kindHelp = widget.NewLabel("")
 	v.kindHelp.Wrapping = fyne.TextWrapWord
+	v.role = widget.NewSelect(setup.GraphRoles, func(string) { v.Update() })
+	v.role.SetSelected(setup.GraphRoleReadWrite)
+	v.roleHelp = hint("")
 	v.account = widget.NewEntry()
 	v.account.SetPlaceHolder(`svc-deputy@contoso.com or CONTOSO\svc-deputy`)
 	v.appID = widget.NewEntry()
@@ -127,7 +133,11 @@ func NewSetupView() *SetupView {
 	v.onprem = container.NewVBox(
 		widget.NewLabelWithStyle("Service account", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		v.account, errLabel(SetupFieldAccount))
+	v.graphRole = container.NewVBox(
+		widget.NewLabelWithStyle("Graph permission", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		v.role, v.roleHelp)
 	v.exo = container.NewVBox(
+		v.graphRole,
 		widget.NewLabelWithStyle("Application (client) ID", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		v.appID, hint("Entra admin center → App registrations → the app → Overview."), errLabel(SetupFieldAppID),
 		widget.NewLabelWithStyle("Service principal object ID", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -200,7 +210,7 @@ func (v *SetupView) online() bool { return idFor(setupVersions, v.version.Select
 func (v *SetupView) versionChanged() {
 	prev := v.selectedKind()
 	if v.online() {
-		v.kinds = []setup.Kind{setup.EXORBACApps, setup.EXOClassic}
+		v.kinds = []setup.Kind{setup.EXORBACApps, setup.EXOGraphRBACApps, setup.EXOClassic}
 	} else {
 		v.kinds = []setup.Kind{setup.OnPremScoped, setup.OnPremOrgWide, setup.OnPremRoleGroup}
 	}
@@ -311,8 +321,11 @@ func (v *SetupView) Input() (setup.Kind, setup.Input, bool) {
 	if v.online() {
 		in.AppID = strings.TrimSpace(v.appID.Text)
 		in.SPObjectID = strings.TrimSpace(v.spID.Text)
-		if k == setup.EXOClassic {
+		switch k {
+		case setup.EXOClassic:
 			in.Account = strings.TrimSpace(v.account.Text)
+		case setup.EXOGraphRBACApps:
+			in.GraphRole = v.role.Selected
 		}
 	} else {
 		in.Exchange = idFor(setupVersions, v.version.Selected)
@@ -347,6 +360,8 @@ func (v *SetupView) Update() {
 	k := v.selectedKind()
 	show(v.onprem, !online || k == setup.EXOClassic)
 	show(v.exo, online && k != setup.EXOClassic)
+	show(v.graphRole, k == setup.EXOGraphRBACApps)
+	v.roleHelp.SetText(setup.GraphRoleAllows(v.role.Selected))
 	show(v.group, v.scope.Selected == ScopeGroup || v.scope.Selected == ScopeListed)
 	if v.scope.Selected == ScopeListed {
 		v.group.SetPlaceHolder("new group (default: " + setup.DefaultTargetGroup + ")")
@@ -478,6 +493,7 @@ func situationOf(v FormValues) Situation {
 	if IsOAuth(v.Auth) {
 		// An Entra app, not a user account: the RBAC-for-Applications script applies.
 		p.ServiceAccount, p.ClientID = "", strings.TrimSpace(v.ClientID)
+		p.Protocol = v.Protocol // a Graph-only profile gets the Graph RBAC script
 	}
 	return Situation{
 		Profile:   v.Name,

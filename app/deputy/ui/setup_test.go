@@ -87,6 +87,18 @@ func TestSetupViewSituations(t *testing.T) {
 			edit: func(v *SetupView) { v.spID.SetText(testSPID) },
 			kind: setup.EXORBACApps, want: []string{"New-ServicePrincipal", "'" + testAppID + "'", "'" + testSPID + "'", "EwsAllowedAppIDs"}, saves: true,
 		},
+		{
+			name: "a Graph-only profile gets the Graph RBAC script with the chosen permission",
+			sit:  Situation{Setup: setup.Situation{Environment: result.EXO, AppID: testAppID, Protocol: "graph"}},
+			edit: func(v *SetupView) {
+				v.spID.SetText(testSPID)
+				if !v.graphRole.Visible() {
+					t.Error("Graph permission choice hidden for exo-graph-rbac-apps")
+				}
+				v.role.SetSelected(setup.GraphRoleRead)
+			},
+			kind: setup.EXOGraphRBACApps, want: []string{"'Application Calendars.Read'", "'" + testAppID + "'"}, saves: true,
+		},
 	}
 	test.NewTempApp(t)
 	for _, tt := range tests {
@@ -160,6 +172,9 @@ func TestSetupVersionSwitchOffersMatchingKinds(t *testing.T) {
 	}
 	if v.onprem.Visible() {
 		t.Error("Exchange Online must ask for the app ID, not the account")
+	}
+	if !strings.Contains(strings.Join(v.kind.Options, "|"), setup.EXOGraphRBACApps.Title()) {
+		t.Errorf("Exchange Online does not offer the Graph RBAC script: %q", v.kind.Options)
 	}
 	if !v.exo.Visible() {
 		t.Error("app ID field hidden for Exchange Online")
@@ -280,6 +295,8 @@ func TestSituationOfProfile(t *testing.T) {
 		{FormValues{Name: "b", Environment: result.OnPrem, Auth: AuthBasic, User: "svc@contoso.com", Mailboxes: "x@contoso.com"}, setup.OnPremOrgWide, ""},
 		{FormValues{Name: "c", Environment: result.EXO, Auth: AuthBasic, User: "svc@contoso.onmicrosoft.com"}, setup.EXOClassic, ""},
 		{FormValues{Name: "d", Environment: result.EXO, Auth: AuthAppSecret, ClientID: " " + testAppID + " "}, setup.EXORBACApps, testAppID},
+		{FormValues{Name: "e", Environment: result.EXO, Auth: AuthAppCert, ClientID: testAppID, Protocol: "graph"}, setup.EXOGraphRBACApps, testAppID},
+		{FormValues{Name: "f", Environment: result.EXO, Auth: AuthAppCert, ClientID: testAppID, Protocol: "both"}, setup.EXORBACApps, testAppID},
 	}
 	for _, tt := range tests {
 		s := situationOf(tt.v)

@@ -6,8 +6,6 @@ import (
 	"deputy/internal/autodiscover"
 	"deputy/internal/exchangesim"
 	"deputy/internal/impersonation"
-	"deputy/internal/report"
-	"deputy/internal/result"
 	"deputy/internal/secret"
 )
 
@@ -61,7 +59,7 @@ func DefaultEnv(version string, store ProfileStore) Env {
 		OAuth:         &OAuthEnv{Keys: keys},
 		Diagnose:      impersonation.Diagnose,
 		StartDemo:     StartDemoServer,
-		Export:        func(path string, r *result.Result) error { return report.Write(path, r, report.Options{}) },
+		Export:        ExportReport, // reports carry the setup script for the profile's situation
 		ExportFormats: []string{".html", ".pdf", ".json"},
 		Discover:      autodiscover.Discover,
 		Version:       version,
