@@ -10,10 +10,6 @@ import (
 // On Linux and macOS a missing GL shows up on the terminal the app was started from (or in
 // the desktop's log); there is no console-less case to cover, so these stay trivial.
 
-func preflightGL() error { return nil }
-
-func fatalDialog(title, msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", title, msg) }
-
 func ensureGL() {}
 
 func watchGLFailure() {}

@@ -34,8 +34,6 @@ var (
 var exoPlanIDs = []string{result.CheckEndpoint, result.CheckTLS, result.CheckToken, result.CheckAuth, result.CheckEXOPolicy,
 	result.CheckEXOTimeline, result.CheckServiceMailbox, result.CheckImpersonation, result.CheckWrite, result.CheckRooms}
 
-func (d *diag) isEXO() bool { return d.cfg.OAuth != nil || d.cfg.Profile.Environment == result.EXO }
-
 // exoLegacyAuth handles an Exchange Online profile set to Basic or NTLM: it cannot work,
 // and sending the password would only add a failed sign-in to the account. It reports
 // why and the path to an app-only profile, then skips the rest. True if it did.

@@ -235,7 +235,7 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	}
 	c, derr := DecodeClaims(tok)
 	if derr != nil {
-		return "", fmt.Errorf("Entra ID returned an access token Deputy cannot read: %w", derr)
+		return "", fmt.Errorf("the access token from Entra ID cannot be read: %w", derr)
 	}
 	s.tok, s.claims, s.have = tok, c, true
 	s.exp, s.iat = c.Exp, c.Iat

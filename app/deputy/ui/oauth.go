@@ -168,7 +168,7 @@ func (o *OAuthEnv) Configure(ctx context.Context, id string, cfg *impersonation.
 		return fmt.Errorf("protocol %q: choose EWS, Microsoft Graph or Both", protocol)
 	}
 	if !src.AppOnly() {
-		return errors.New("Microsoft Graph needs app-only OAuth (client secret or certificate): a signed-in user cannot prove other people's mailboxes")
+		return errors.New("app-only OAuth (client secret or certificate) is needed for Microsoft Graph: a signed-in user cannot prove other people's mailboxes")
 	}
 	oc, err := o.sourceConfig(ctx, v, cfg.TLS, id, typed, oauth.ResourceGraph)
 	if err != nil {
