@@ -276,50 +276,15 @@ func exoGraphRBAC(w *psw, in Input, undo bool) {
 		}
 		w.l("")
 	}
-	if scoped {
-		w.l("# 2. The management scope (RBAC for Applications counts direct group members only).")
-		scopeFilterStep(w, in)
-		scopeStep(w)
-	}
-	w.l("# 3. The role assignment.",
-		"$assignment = Get-ManagementRoleAssignment -Identity $AssignmentName -ErrorAction SilentlyContinue",
-		"if (-not $assignment) {")
-	if scoped {
-		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' limited to scope '$ScopeName'\")) {",
-			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName -CustomResourceScope $ScopeName | Out-Null",
-			"        Write-Host \"Assigned '$RoleName' (scope '$ScopeName').\"",
-			"    }")
-	} else {
-		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' for all mailboxes\")) {",
-			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName | Out-Null",
-			"        Write-Host \"Assigned '$RoleName' (all mailboxes).\"",
-			"    }")
-	}
-	// A role assignment's role cannot be changed in place: say how to replace it.
-	w.l("} elseif (\"$($assignment.Role)\" -ne $RoleName) {",
-		"    Write-Warning \"Role assignment '$AssignmentName' grants '$($assignment.Role)', not '$RoleName'. Remove it (Remove-ManagementRoleAssignment -Identity $AssignmentName) and run this script again.\"")
-	if scoped {
-		w.l("} elseif ((Get-PropertyText $assignment 'CustomResourceScope') -ne $ScopeName) {",
-			"    Write-Warning \"Role assignment '$AssignmentName' exists with scope '$(Get-PropertyText $assignment 'CustomResourceScope')', not '$ScopeName'. Remove it (Remove-ManagementRoleAssignment) and run this script again.\"")
-	}
-	w.l("} else {",
-		"    Write-Host \"Role assignment '$AssignmentName' exists already; not changed.\"",
-		"}",
-		"",
+	exoScopeAndAssignment(w, in, scoped, true)
+	w.l("",
 		"# Grants add up: another calendar role for this app widens what this one allows.",
 		"$others = @(Get-ManagementRoleAssignment -RoleAssignee $ServicePrincipalId -ErrorAction SilentlyContinue | Where-Object { $_.Name -ne $AssignmentName -and \"$($_.Role)\" -like 'Application Calendars.*' })",
 		"foreach ($o in $others) {",
 		"    Write-Warning \"The app also holds '$($o.Role)' through '$($o.Name)' (scope: '$(Get-PropertyText $o 'CustomResourceScope')'). Review it; remove it if it is wider than you want.\"",
 		"}",
-		"",
-		"# --- Verification ---",
-		"# InScope must be True for the mailboxes the app needs (this test bypasses the role cache).")
-	if in.VerifyMailbox != "" {
-		w.l("Test-ServicePrincipalAuthorization -Identity $AppId -Resource $VerifyMailbox | Format-Table RoleName,GrantedPermissions,AllowedResourceScope,ScopeType,InScope -AutoSize")
-	} else {
-		w.l("Test-ServicePrincipalAuthorization -Identity $AppId | Format-Table RoleName,GrantedPermissions,AllowedResourceScope,ScopeType -AutoSize",
-			"# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource 'user@contoso.com'")
-	}
+		"")
+	verifyAppAuthorization(w, in)
 	w.l("# A legacy Application Access Policy for the app restricts Graph as well.",
 		"$aap = @(Get-ApplicationAccessPolicy -ErrorAction SilentlyContinue | Where-Object { \"$($_.AppId)\" -eq $AppId })",
 		"if ($aap.Count -gt 0) {",

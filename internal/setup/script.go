@@ -791,31 +791,8 @@ func exoRBAC(w *psw, in Input, undo bool) {
 	}
 	exoServicePrincipal(w)
 	roomsNote(w, in, scoped)
-	if scoped {
-		w.l("# 2. The management scope (RBAC for Applications counts direct group members only).")
-		scopeFilterStep(w, in)
-		scopeStep(w)
-	}
-	w.l("# 3. The role assignment.",
-		"$assignment = Get-ManagementRoleAssignment -Identity $AssignmentName -ErrorAction SilentlyContinue",
-		"if (-not $assignment) {")
-	if scoped {
-		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' limited to scope '$ScopeName'\")) {",
-			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName -CustomResourceScope $ScopeName | Out-Null",
-			"        Write-Host \"Assigned '$RoleName' (scope '$ScopeName').\"",
-			"    }",
-			"} elseif ((Get-PropertyText $assignment 'CustomResourceScope') -ne $ScopeName) {",
-			"    Write-Warning \"Role assignment '$AssignmentName' exists with scope '$(Get-PropertyText $assignment 'CustomResourceScope')', not '$ScopeName'. Remove it (Remove-ManagementRoleAssignment) and run this script again.\"")
-	} else {
-		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' for all mailboxes\")) {",
-			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName | Out-Null",
-			"        Write-Host \"Assigned '$RoleName' (all mailboxes).\"",
-			"    }")
-	}
-	w.l("} else {",
-		"    Write-Host \"Role assignment '$AssignmentName' exists already; not changed.\"",
-		"}",
-		"",
+	exoScopeAndAssignment(w, in, scoped, false)
+	w.l("",
 		"# 4. The EWS allow-list, merged: existing app IDs are kept, this one is added only if missing.",
 		"$policy = Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",
 		"$ids = Get-EwsAllowedAppIds",
@@ -832,17 +809,59 @@ func exoRBAC(w *psw, in Input, undo bool) {
 		"    }",
 		"}",
 		"",
-		"# --- Verification ---",
+	)
+	verifyAppAuthorization(w, in)
+	w.l("Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs",
+		"Write-Warning 'If full_access_as_app is admin-consented tenant-wide in Entra ID, that consent overrides this scope: remove it (Entra ID > Enterprise applications > the app > Permissions).'",
+		"Write-Host 'Role changes for apps take 30 minutes to 2 hours to reach EWS; then run Deputy again.'")
+}
+
+// exoScopeAndAssignment is steps 2 and 3 of the RBAC-for-Applications scripts: the management
+// scope when scoped, then $RoleName assigned to the app. An existing assignment with another
+// scope (or, with checkRole, another role) is reported, not changed: neither changes in place.
+func exoScopeAndAssignment(w *psw, in Input, scoped, checkRole bool) {
+	if scoped {
+		w.l("# 2. The management scope (RBAC for Applications counts direct group members only).")
+		scopeFilterStep(w, in)
+		scopeStep(w)
+	}
+	w.l("# 3. The role assignment.",
+		"$assignment = Get-ManagementRoleAssignment -Identity $AssignmentName -ErrorAction SilentlyContinue",
+		"if (-not $assignment) {")
+	if scoped {
+		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' limited to scope '$ScopeName'\")) {",
+			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName -CustomResourceScope $ScopeName | Out-Null",
+			"        Write-Host \"Assigned '$RoleName' (scope '$ScopeName').\"",
+			"    }")
+	} else {
+		w.l("    if ($PSCmdlet.ShouldProcess($ServicePrincipalId, \"Assign '$RoleName' for all mailboxes\")) {",
+			"        New-ManagementRoleAssignment -Name $AssignmentName -App $ServicePrincipalId -Role $RoleName | Out-Null",
+			"        Write-Host \"Assigned '$RoleName' (all mailboxes).\"",
+			"    }")
+	}
+	if checkRole {
+		w.l("} elseif (\"$($assignment.Role)\" -ne $RoleName) {",
+			"    Write-Warning \"Role assignment '$AssignmentName' grants '$($assignment.Role)', not '$RoleName'. Remove it (Remove-ManagementRoleAssignment -Identity $AssignmentName) and run this script again.\"")
+	}
+	if scoped {
+		w.l("} elseif ((Get-PropertyText $assignment 'CustomResourceScope') -ne $ScopeName) {",
+			"    Write-Warning \"Role assignment '$AssignmentName' exists with scope '$(Get-PropertyText $assignment 'CustomResourceScope')', not '$ScopeName'. Remove it (Remove-ManagementRoleAssignment) and run this script again.\"")
+	}
+	w.l("} else {",
+		"    Write-Host \"Role assignment '$AssignmentName' exists already; not changed.\"",
+		"}")
+}
+
+// verifyAppAuthorization opens the verification section of the RBAC-for-Applications scripts.
+func verifyAppAuthorization(w *psw, in Input) {
+	w.l("# --- Verification ---",
 		"# InScope must be True for the mailboxes the app needs (this test bypasses the role cache).")
 	if in.VerifyMailbox != "" {
 		w.l("Test-ServicePrincipalAuthorization -Identity $AppId -Resource $VerifyMailbox | Format-Table RoleName,GrantedPermissions,AllowedResourceScope,ScopeType,InScope -AutoSize")
 	} else {
 		w.l("Test-ServicePrincipalAuthorization -Identity $AppId | Format-Table RoleName,GrantedPermissions,AllowedResourceScope,ScopeType -AutoSize",
-			"# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource user@contoso.com")
+			"# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource 'user@contoso.com'")
 	}
-	w.l("Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs",
-		"Write-Warning 'If full_access_as_app is admin-consented tenant-wide in Entra ID, that consent overrides this scope: remove it (Entra ID > Enterprise applications > the app > Permissions).'",
-		"Write-Host 'Role changes for apps take 30 minutes to 2 hours to reach EWS; then run Deputy again.'")
 }
 
 // IsRetired reports whether err says the requested setup cannot exist (EXOClassic).

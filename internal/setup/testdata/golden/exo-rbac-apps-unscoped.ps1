@@ -101,7 +101,7 @@ if ($ids -contains $AppId -and $policy.EwsEnabled -eq $true) {
 # --- Verification ---
 # InScope must be True for the mailboxes the app needs (this test bypasses the role cache).
 Test-ServicePrincipalAuthorization -Identity $AppId | Format-Table RoleName,GrantedPermissions,AllowedResourceScope,ScopeType -AutoSize
-# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource user@contoso.com
+# For one mailbox: Test-ServicePrincipalAuthorization -Identity $AppId -Resource 'user@contoso.com'
 Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs
 Write-Warning 'If full_access_as_app is admin-consented tenant-wide in Entra ID, that consent overrides this scope: remove it (Entra ID > Enterprise applications > the app > Permissions).'
 Write-Host 'Role changes for apps take 30 minutes to 2 hours to reach EWS; then run Deputy again.'
