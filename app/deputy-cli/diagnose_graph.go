@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"deputy/internal/exchangesim"
 	graphsim "deputy/internal/exchangesim/graph"
@@ -50,22 +48,9 @@ func setupGraph(ctx context.Context, e *env, cfg *impersonation.Config, protocol
 	if code := graphCredential(ctx, e, &oc, o, profileName, credential); code != exitOK {
 		return code
 	}
-	trust := cfg.TLS
-	if o.authority == "" {
-		trust.PinSHA256 = "" // the pin is the Exchange server's, not Entra ID's
-	}
-	hc, err := oauth.NewHTTPClient(trust, 30*time.Second)
-	if err != nil {
-		return usageErr(e, "--ca-file: "+err.Error())
-	}
-	oc.HTTPClient = hc
-	src, err := oauth.NewSource(oc)
-	if err != nil {
-		var ce *oauth.ConfigError
-		if errors.As(err, &ce) {
-			return usageErr(e, "--"+ce.Field+": "+ce.Msg)
-		}
-		return usageErr(e, err.Error())
+	src, code := newTokenSource(e, o, cfg.TLS, oc)
+	if code != exitOK {
+		return code
 	}
 	cfg.GraphToken = src.Token
 	switch {

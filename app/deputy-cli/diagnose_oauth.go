@@ -135,22 +135,9 @@ func setupOAuth(ctx context.Context, e *env, cfg *impersonation.Config, o oauthF
 		}
 		oc.LoginHint = cfg.Auth.User
 	}
-	trust := cfg.TLS
-	if o.authority == "" {
-		trust.PinSHA256 = "" // the pin is the Exchange server's, not Entra ID's
-	}
-	hc, err := oauth.NewHTTPClient(trust, 30*time.Second)
-	if err != nil {
-		return usageErr(e, "--ca-file: "+err.Error())
-	}
-	oc.HTTPClient = hc
-	src, err := oauth.NewSource(oc)
-	if err != nil {
-		var ce *oauth.ConfigError
-		if errors.As(err, &ce) {
-			return usageErr(e, "--"+ce.Field+": "+ce.Msg)
-		}
-		return usageErr(e, err.Error()) // *CertError: a clear message, no secret in it
+	src, code := newTokenSource(e, o, cfg.TLS, oc)
+	if code != exitOK {
+		return code
 	}
 	cfg.OAuth = src
 	cfg.Auth.Password = ""
@@ -248,4 +235,27 @@ func runEXOSim(ctx context.Context, e *env, o exchangesim.Options) int {
 	fmt.Fprintf(e.stderr, "simulated Exchange Online at %s, Entra ID at %s/%s — Ctrl+C to stop\n", srv.URL, srv.Authority, srv.Tenant)
 	<-ctx.Done()
 	return exitOK
+}
+
+// newTokenSource is the MSAL token source for oc, its flag errors as usage errors. Entra ID
+// is reached with the trust of the EWS server minus its pin (the pin is the Exchange
+// server's), unless --authority points at a simulator behind the same certificate.
+func newTokenSource(e *env, o oauthFlags, trust transport.TLSOptions, oc oauth.Config) (*oauth.Source, int) {
+	if o.authority == "" {
+		trust.PinSHA256 = ""
+	}
+	hc, err := oauth.NewHTTPClient(trust, 30*time.Second)
+	if err != nil {
+		return nil, usageErr(e, "--ca-file: "+err.Error())
+	}
+	oc.HTTPClient = hc
+	src, err := oauth.NewSource(oc)
+	if err != nil {
+		var ce *oauth.ConfigError
+		if errors.As(err, &ce) {
+			return nil, usageErr(e, "--"+ce.Field+": "+ce.Msg)
+		}
+		return nil, usageErr(e, err.Error()) // *CertError: a clear message, no secret in it
+	}
+	return src, exitOK
 }
