@@ -224,7 +224,7 @@ func execute(ctx context.Context, e *env, cfg impersonation.Config, f diagFlags)
 		printHuman(e.stdout, res)
 	}
 	if f.reportPath != "" {
-		if err := report.Write(f.reportPath, res, report.Options{Script: scriptFor(res)}); err != nil {
+		if err := report.Write(f.reportPath, res, report.Options{Script: setup.ForResult(res)}); err != nil {
 			fmt.Fprintln(e.stderr, "deputy-cli: report:", err)
 			return exitFailed
 		}
@@ -254,20 +254,4 @@ func readPasswordLine(r io.Reader) (string, error) {
 		return "", errors.New("stdin was empty")
 	}
 	return line, nil
-}
-
-// scriptFor is the setup script for the diagnosed situation, for the report: the scope is
-// not in a result, so it is the generator's choice for the environment and account (or,
-// where no script can work, the explanation why).
-func scriptFor(r *result.Result) string {
-	s := setup.SituationFrom(r.Profile)
-	sc, err := setup.Generate(setup.KindFor(s), setup.InputFrom(s), false)
-	var re *setup.RetiredError
-	switch {
-	case errors.As(err, &re):
-		return re.Explanation
-	case err != nil:
-		return ""
-	}
-	return sc.Text
 }

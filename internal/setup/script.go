@@ -864,6 +864,25 @@ func verifyAppAuthorization(w *psw, in Input) {
 	}
 }
 
+// ForResult is the setup script for a diagnosed situation, for reports: the scope is not
+// in a result, so it is the generator's choice for the environment and account (or, where
+// no script can work, the explanation why; "" when the result lacks what a script needs).
+func ForResult(r *result.Result) string {
+	if r == nil {
+		return ""
+	}
+	s := SituationFrom(r.Profile)
+	sc, err := Generate(KindFor(s), InputFrom(s), false)
+	var re *RetiredError
+	switch {
+	case errors.As(err, &re):
+		return re.Explanation
+	case err != nil:
+		return ""
+	}
+	return sc.Text
+}
+
 // IsRetired reports whether err says the requested setup cannot exist (EXOClassic).
 func IsRetired(err error) bool {
 	var r *RetiredError

@@ -518,3 +518,23 @@ func TestCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestForResult(t *testing.T) {
+	tests := []struct {
+		p    result.Profile
+		want string
+	}{
+		{result.Profile{Environment: result.OnPrem, ServiceAccount: "svc@contoso.com"}, "New-ManagementRoleAssignment"},
+		{result.Profile{Environment: result.EXO, ServiceAccount: "svc@contoso.onmicrosoft.com"}, "no longer exists in Exchange Online"},
+		{result.Profile{Environment: result.OnPrem}, ""},
+	}
+	for _, tt := range tests {
+		got := ForResult(&result.Result{Profile: tt.p})
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("ForResult(%+v) = %q, want containing %q", tt.p, got, tt.want)
+		}
+	}
+	if ForResult(nil) != "" {
+		t.Error("ForResult(nil) should be empty")
+	}
+}

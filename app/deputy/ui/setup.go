@@ -463,28 +463,9 @@ func SaveScript(path string, s *setup.Script) error {
 	return nil
 }
 
-// ScriptFor is the setup script for a diagnosed situation, for reports: the scope is not
-// in a result, so it is the generator's choice for the environment and account (or, where
-// no script can work, the explanation why). Same rule as deputy-cli's --report.
-func ScriptFor(r *result.Result) string {
-	if r == nil {
-		return ""
-	}
-	s := setup.SituationFrom(r.Profile)
-	sc, err := setup.Generate(setup.KindFor(s), setup.InputFrom(s), false)
-	var re *setup.RetiredError
-	switch {
-	case errors.As(err, &re):
-		return re.Explanation
-	case err != nil:
-		return ""
-	}
-	return sc.Text
-}
-
 // ExportReport writes r as a report (.html, .pdf, .json) including the setup script.
 func ExportReport(path string, r *result.Result) error {
-	return report.Write(path, r, report.Options{Script: ScriptFor(r)})
+	return report.Write(path, r, report.Options{Script: setup.ForResult(r)})
 }
 
 // situationOf is what the Setup tab prefills from for a profile's values.

@@ -238,7 +238,7 @@ func TestExportIncludesScriptAndOffersOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := ScriptFor(r); want == "" || !strings.Contains(string(b), "New-ManagementRoleAssignment") {
+	if want := setup.ForResult(r); want == "" || !strings.Contains(string(b), "New-ManagementRoleAssignment") {
 		t.Errorf("the report does not carry the setup script (script %d bytes)", len(want))
 	}
 	h.u.offerOpen("Report exported", path)
@@ -262,26 +262,6 @@ func TestFileURL(t *testing.T) {
 		if got := FileURL(tt.in).String(); got != tt.want {
 			t.Errorf("FileURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestScriptForEnvironments(t *testing.T) {
-	tests := []struct {
-		p    result.Profile
-		want string
-	}{
-		{result.Profile{Environment: result.OnPrem, ServiceAccount: "svc@contoso.com"}, "New-ManagementRoleAssignment"},
-		{result.Profile{Environment: result.EXO, ServiceAccount: "svc@contoso.onmicrosoft.com"}, "no longer exists in Exchange Online"},
-		{result.Profile{Environment: result.OnPrem}, ""},
-	}
-	for _, tt := range tests {
-		got := ScriptFor(&result.Result{Profile: tt.p})
-		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-			t.Errorf("ScriptFor(%+v) = %q, want containing %q", tt.p, clip(got, 80), tt.want)
-		}
-	}
-	if ScriptFor(nil) != "" {
-		t.Error("ScriptFor(nil) should be empty")
 	}
 }
 
