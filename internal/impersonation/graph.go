@@ -199,22 +199,12 @@ func (g *graphRun) rooms(ctx context.Context, tc graph.TokenCheck) {
 	}
 	c, t0 := g.begin(result.CheckRooms)
 	defer d.end(c, t0)
-	seen := map[string]bool{}
-	var targets []Target
-	add := func(a string) {
-		if k := strings.ToLower(a); a != "" && !seen[k] {
-			seen[k] = true
-			targets = append(targets, Target{Address: a, Kind: result.KindRoom})
-		}
-	}
-	for _, r := range d.cfg.Rooms {
-		add(r)
-	}
+	rs := newRoomSet(d.cfg.Rooms)
 	// With both protocols, the rooms EWS found are proved through Graph as well, so the
 	// migration view compares the same set.
 	for _, m := range d.res.Mailboxes {
 		if m.Kind == result.KindRoom && m.Protocol == result.EWS {
-			add(m.Address)
+			rs.add(m.Address)
 		}
 	}
 	if d.cfg.CheckRooms {
@@ -227,7 +217,7 @@ func (g *graphRun) rooms(ctx context.Context, tc graph.TokenCheck) {
 			cancel()
 			c.Evidence = append(c.Evidence, fmt.Sprintf("places directory: %d rooms (rooms hidden from the address list are not listed)", len(rooms)))
 			for _, r := range rooms {
-				add(r.EmailAddress)
+				rs.add(r.EmailAddress)
 			}
 		}
 		if err != nil {
@@ -237,11 +227,11 @@ func (g *graphRun) rooms(ctx context.Context, tc graph.TokenCheck) {
 			}
 		}
 	}
-	if len(targets) == 0 {
+	if len(rs.targets) == 0 {
 		c.Status, c.Summary = result.Warn, "no rooms found to check"
 		return
 	}
-	mbx, stats := g.run(ctx, targets)
+	mbx, stats := g.run(ctx, rs.targets)
 	d.res.Mailboxes = append(d.res.Mailboxes, mbx...)
 	rem := c.Remediation
 	summarise(c, mbx, "rooms", d.cfg.Concurrency, stats)

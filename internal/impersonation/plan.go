@@ -507,6 +507,28 @@ func writeOutcome(c *result.Check, mbx []result.Mailbox, done string, fix func()
 	}
 }
 
+// roomSet is the rooms check's targets: the configured rooms, then those found in the
+// directory, each address once (case-insensitively).
+type roomSet struct {
+	seen    map[string]bool
+	targets []Target
+}
+
+func newRoomSet(configured []string) *roomSet {
+	rs := &roomSet{seen: map[string]bool{}}
+	for _, a := range configured {
+		rs.add(a)
+	}
+	return rs
+}
+
+func (rs *roomSet) add(a string) {
+	if k := strings.ToLower(a); a != "" && !rs.seen[k] {
+		rs.seen[k] = true
+		rs.targets = append(rs.targets, Target{Address: a, Kind: result.KindRoom})
+	}
+}
+
 // rooms lists room lists and rooms, then proves each room like a mailbox.
 func (d *diag) rooms(ctx context.Context) {
 	if !d.cfg.CheckRooms && len(d.cfg.Rooms) == 0 {
@@ -515,17 +537,7 @@ func (d *diag) rooms(ctx context.Context) {
 	}
 	c, t0 := d.begin(result.CheckRooms)
 	defer d.end(c, t0)
-	seen := map[string]bool{}
-	var targets []Target
-	add := func(a string) {
-		if k := strings.ToLower(a); a != "" && !seen[k] {
-			seen[k] = true
-			targets = append(targets, Target{Address: a, Kind: result.KindRoom})
-		}
-	}
-	for _, r := range d.cfg.Rooms {
-		add(r)
-	}
+	rs := newRoomSet(d.cfg.Rooms)
 	if d.cfg.CheckRooms {
 		// An app-only token has no mailbox of its own: it must ask as some mailbox.
 		as := ""
@@ -553,15 +565,15 @@ func (d *diag) rooms(ctx context.Context) {
 			}
 			c.Evidence = append(c.Evidence, fmt.Sprintf("room list %s (%s): %d rooms", l.Name, l.Email, len(rooms)))
 			for _, r := range rooms {
-				add(r.Email)
+				rs.add(r.Email)
 			}
 		}
 	}
-	if len(targets) == 0 {
+	if len(rs.targets) == 0 {
 		c.Status, c.Summary = result.Warn, "no rooms found to check"
 		return
 	}
-	mbx, stats := d.runTargets(ctx, targets)
+	mbx, stats := d.runTargets(ctx, rs.targets)
 	d.res.Mailboxes = append(d.res.Mailboxes, mbx...)
 	summarise(c, mbx, "rooms", d.cfg.Concurrency, stats)
 }
