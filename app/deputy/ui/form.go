@@ -446,8 +446,12 @@ func (f *ProfileForm) updateImportInfo() {
 	}
 	if imp := f.lastImport; imp != nil {
 		fmt.Fprintf(&b, " — imported %s", thousands(len(imp.Addresses)))
-		if imp.Duplicates > 0 {
-			fmt.Fprintf(&b, ", %d duplicates merged", imp.Duplicates)
+		switch imp.Duplicates {
+		case 0:
+		case 1:
+			b.WriteString(", 1 duplicate merged")
+		default:
+			fmt.Fprintf(&b, ", %s duplicates merged", thousands(imp.Duplicates))
 		}
 		if len(imp.Rejected) > 0 {
 			fmt.Fprintf(&b, ", %d rejected:", len(imp.Rejected))

@@ -348,8 +348,15 @@ func TestCSVImportShowsCountAndRejectedLines(t *testing.T) {
 			if n := strings.Count(info, "\n  line "); n != len(tt.wantRejected) {
 				t.Errorf("%d rejected lines shown, want %d:\n%s", n, len(tt.wantRejected), info)
 			}
-			if tt.wantDuplicates > 0 && !strings.Contains(info, "duplicates merged") {
-				t.Errorf("info should mention merged duplicates:\n%s", info)
+			wantMerged := ""
+			switch {
+			case tt.wantDuplicates == 1:
+				wantMerged = ", 1 duplicate merged"
+			case tt.wantDuplicates > 1:
+				wantMerged = ", " + thousands(tt.wantDuplicates) + " duplicates merged"
+			}
+			if got := strings.Contains(info, "merged"); got != (wantMerged != "") || !strings.Contains(info, wantMerged) {
+				t.Errorf("info should say %q:\n%s", wantMerged, info)
 			}
 			if len(tt.wantRejected) > 0 && !strings.Contains(h.u.form.Status(), "rejected") {
 				t.Errorf("status %q should point at the rejected lines", h.u.form.Status())
