@@ -97,3 +97,25 @@ func TestDiagnoseGraphAgainstSim(t *testing.T) {
 		t.Errorf("on-premises demo with Graph: exit %d", code)
 	}
 }
+
+// TestHumanHeaderNamesWhatWasTested: a Graph-only run does not show an EWS URL it never
+// used; a both run names both.
+func TestHumanHeaderNamesWhatWasTested(t *testing.T) {
+	const ews = "https://outlook.office365.com/EWS/Exchange.asmx"
+	tests := []struct {
+		protocol, want, not string
+	}{
+		{"", ews + " (Exchange Online", "Graph"},
+		{impersonation.ProtocolEWS, ews + " (Exchange Online", "Graph"},
+		{impersonation.ProtocolGraph, "— Microsoft Graph (Exchange Online", ews},
+		{impersonation.ProtocolBoth, ews + " and Microsoft Graph (", ""},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		printHuman(&b, &result.Result{Profile: result.Profile{Environment: result.EXO, EWSURL: ews, Auth: "oauth-app-cert", Protocol: tt.protocol}})
+		head, _, _ := strings.Cut(b.String(), "\n")
+		if !strings.Contains(head, tt.want) || (tt.not != "" && strings.Contains(head, tt.not)) {
+			t.Errorf("protocol %q: header %q, want %q without %q", tt.protocol, head, tt.want, tt.not)
+		}
+	}
+}

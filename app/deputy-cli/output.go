@@ -17,7 +17,14 @@ var marks = map[result.Status]string{result.Pass: "✔", result.Warn: "!", resul
 // printHuman writes the result for a person: one line per check, the failed mailboxes
 // grouped by cause with each cause's remediation once, and a summary line.
 func printHuman(w io.Writer, r *result.Result) {
-	fmt.Fprintf(w, "Deputy %s — %s (%s, %s)\n", r.Tool.Version, r.Profile.EWSURL, envName(r.Profile.Environment), strings.ToUpper(r.Profile.Auth))
+	target := r.Profile.EWSURL
+	switch r.Profile.Protocol {
+	case impersonation.ProtocolGraph:
+		target = "Microsoft Graph" // the EWS URL is not used
+	case impersonation.ProtocolBoth:
+		target += " and Microsoft Graph"
+	}
+	fmt.Fprintf(w, "Deputy %s — %s (%s, %s)\n", r.Tool.Version, target, envName(r.Profile.Environment), strings.ToUpper(r.Profile.Auth))
 	if r.Server.Version != "" {
 		fmt.Fprintf(w, "Server: Exchange %s, requests as %s\n", r.Server.Version, r.Server.RequestServerVersion)
 	}
