@@ -165,8 +165,7 @@ func printMigrationCounts(w io.Writer, r *result.Result) {
 	if mg == nil {
 		return
 	}
-	fmt.Fprintf(w, "Migration EWS → Microsoft Graph (%d addresses): %d ready on both, %d EWS only (blockers), %d Graph only, %d neither\n",
-		len(mg.Addresses), mg.BothReady, mg.EWSOnly, mg.GraphOnly, mg.Neither)
+	fmt.Fprintf(w, "Migration EWS → Microsoft Graph (%d addresses): %s\n", len(mg.Addresses), mg.Counts())
 }
 
 // printMigrationBlockers lists the mailboxes that work through EWS today but not through
@@ -189,7 +188,7 @@ func printMigrationBlockers(w io.Writer, r *result.Result) {
 			blockers = append(blockers, a)
 		}
 	}
-	fmt.Fprintf(w, "\nMigration to Microsoft Graph: %d ready on both, %d EWS only, %d Graph only, %d neither\n", mg.BothReady, mg.EWSOnly, mg.GraphOnly, mg.Neither)
+	fmt.Fprintf(w, "\nMigration to Microsoft Graph: %s\n", mg.Counts())
 	if len(blockers) == 0 {
 		fmt.Fprintln(w, " ✔ no mailbox depends on EWS alone")
 		return

@@ -31,7 +31,7 @@ func TestDemoProtocolBoth(t *testing.T) {
 	if per[result.EWS] == 0 || per[result.EWS] != per[result.Graph] || per[""] != 0 {
 		t.Errorf("entries per protocol %v", per)
 	}
-	if mg.BothReady+mg.EWSOnly+mg.GraphOnly+mg.Neither != len(mg.Addresses) {
+	if mg.BothReady+mg.EWSOnly+mg.GraphOnly+mg.Neither+mg.Untested != len(mg.Addresses) {
 		t.Errorf("counts do not add up: %+v", mg)
 	}
 

@@ -297,13 +297,14 @@ func TestMigrate(t *testing.T) {
 		mb("a@x.test", "graph", result.OK, result.Pass), mb("b@x.test", "graph", result.NoMailbox, result.Fail),
 		mb("c@x.test", "graph", result.OK, result.Pass), mb("d@x.test", "graph", result.OK, result.Skip),
 		mb("e@x.test", "graph", result.OK, result.Pass), mb("e@x.test", "graph", result.NoMailbox, result.Fail),
+		mb("f@x.test", "ews", result.Throttled, result.Warn), mb("f@x.test", "graph", result.NoMailbox, result.Fail),
 	})
-	want := []string{"A@x.test both-ready", "b@x.test ews-only", "c@x.test graph-only", "d@x.test neither", "e@x.test graph-only"}
+	want := []string{"A@x.test both-ready", "b@x.test ews-only", "c@x.test graph-only", "d@x.test untested", "e@x.test untested", "f@x.test neither"}
 	var got []string
 	for _, a := range mg.Addresses {
 		got = append(got, a.Address+" "+a.Verdict)
 	}
-	if strings.Join(got, ",") != strings.Join(want, ",") || mg.BothReady != 1 || mg.EWSOnly != 1 || mg.GraphOnly != 2 || mg.Neither != 1 {
+	if strings.Join(got, ",") != strings.Join(want, ",") || mg.BothReady != 1 || mg.EWSOnly != 1 || mg.GraphOnly != 1 || mg.Neither != 1 || mg.Untested != 2 {
 		t.Errorf("got %v %+v", got, mg)
 	}
 	if mg.Addresses[3].Graph != "" {

@@ -12,11 +12,15 @@ const (
 	VerdictEWSOnly   = "ews-only" // a migration blocker: works today, not after EWS ends
 	VerdictGraphOnly = "graph-only"
 	VerdictNeither   = "neither"
+	// VerdictUntested: one protocol did not check the address (the run was cancelled, or
+	// only one protocol found it, e.g. a room in Graph's places directory but in no EWS
+	// room list). No verdict on readiness: it is outside the four counts.
+	VerdictUntested = "untested"
 )
 
 // Migrate compares, per address, the EWS and the Graph result of a run that proved both
-// protocols. An address proved by one protocol only counts as not ready on the other
-// (its class there is empty: not checked). Addresses keep the order of first appearance.
+// protocols. An address one protocol did not check (its class there is empty) is
+// untested, not a blocker. Addresses keep the order of first appearance.
 func Migrate(mbx []result.Mailbox) *result.Migration {
 	mg := &result.Migration{Addresses: []result.MigrationAddress{}}
 	pos := map[string]int{}
@@ -46,6 +50,9 @@ func Migrate(mbx []result.Mailbox) *result.Migration {
 	for i := range mg.Addresses {
 		a := &mg.Addresses[i]
 		switch e, g := a.EWS == result.OK, a.Graph == result.OK; {
+		case a.EWS == "" || a.Graph == "":
+			a.Verdict = VerdictUntested
+			mg.Untested++
 		case e && g:
 			a.Verdict = VerdictBothReady
 			mg.BothReady++

@@ -3,7 +3,10 @@
 // and vocabulary only, no I/O, so every other package may import it.
 package result
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Schema is the value of Result.Schema. Readers ignore unknown fields, so fields may be
 // added in v1; renaming or removing one needs v2.
@@ -187,14 +190,24 @@ type Migration struct {
 	EWSOnly   int                `json:"ewsOnly"`
 	GraphOnly int                `json:"graphOnly"`
 	Neither   int                `json:"neither"`
+	Untested  int                `json:"untested,omitempty"` // one protocol did not check the address
 	Addresses []MigrationAddress `json:"addresses"`
+}
+
+// Counts is the verdict counts in words, for the CLI, the window and the reports.
+func (m *Migration) Counts() string {
+	s := fmt.Sprintf("%d ready on both, %d EWS only (blockers), %d Graph only, %d neither", m.BothReady, m.EWSOnly, m.GraphOnly, m.Neither)
+	if m.Untested > 0 {
+		s += fmt.Sprintf(", %d not tested on both (cancelled, or found by one protocol only)", m.Untested)
+	}
+	return s
 }
 
 type MigrationAddress struct {
 	Address string `json:"address"`
 	EWS     Class  `json:"ews"`
 	Graph   Class  `json:"graph"`
-	Verdict string `json:"verdict"` // both-ready | ews-only | graph-only | neither
+	Verdict string `json:"verdict"` // both-ready | ews-only | graph-only | neither | untested
 }
 
 // Trace is one redacted HTTP exchange (only with --trace).

@@ -679,6 +679,9 @@ func VerdictText(r *result.Result) string {
 			b.WriteString("Failed: " + strings.Join(failed, ", ") + ".")
 		}
 	}
+	if r.Migration != nil {
+		b.WriteString("  Migration to Graph: " + r.Migration.Counts() + ".")
+	}
 	if r.Server.Version != "" {
 		b.WriteString("  Server: " + r.Server.Version)
 	}

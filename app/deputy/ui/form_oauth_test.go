@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -476,6 +477,9 @@ func TestProtocolBothFillsMigration(t *testing.T) {
 	}
 	if r.Migration == nil || len(r.Migration.Addresses) == 0 {
 		t.Fatal("no migration view")
+	}
+	if v := VerdictText(r); !strings.Contains(v, "Migration to Graph: "+strconv.Itoa(r.Migration.BothReady)+" ready on both") {
+		t.Errorf("verdict line lacks the migration counts: %q", v)
 	}
 	m := NewMailboxModel()
 	m.Set(r.Mailboxes)

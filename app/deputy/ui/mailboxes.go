@@ -109,7 +109,7 @@ func ExtraColumnWidth(c Column) float32 {
 const AllVerdicts = "All verdicts"
 
 // VerdictChoices are the migration verdicts, in the order a migration plan reads them.
-var VerdictChoices = []string{"ews-only", "neither", "graph-only", "both-ready"}
+var VerdictChoices = []string{"ews-only", "neither", "graph-only", "both-ready", "untested"}
 
 // Columns are the columns to show: the fixed ones, Protocol when the result has Graph
 // rows, Migration when it has verdicts.
@@ -350,6 +350,8 @@ func verdictText(v string) string {
 		return "Graph only"
 	case "neither":
 		return "neither works"
+	case "untested":
+		return "not tested on both protocols (the run was cancelled, or only one protocol found this address)"
 	}
 	return v
 }
