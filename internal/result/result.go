@@ -4,6 +4,7 @@
 package result
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -127,12 +128,22 @@ type Check struct {
 	Title       string    `json:"title"`
 	Status      Status    `json:"status"`
 	Summary     string    `json:"summary"`
-	Remediation string    `json:"remediation,omitempty"`
-	Evidence    []string  `json:"evidence,omitempty"`
+	Remediation string    `json:"remediation"` // "" when there is nothing to fix
+	Evidence    []string  `json:"evidence"`    // never null in JSON (see MarshalJSON)
 	Class       Class     `json:"class,omitempty"`
 	Code        string    `json:"code,omitempty"`
 	DurationMs  int64     `json:"durationMs,omitempty"`
 	Cert        *CertInfo `json:"cert,omitempty"` // tls check: the certificate the server showed
+}
+
+// MarshalJSON writes evidence as [] when there is none: the schema promises an array.
+func (c Check) MarshalJSON() ([]byte, error) {
+	type plain Check // no methods: no recursion
+	p := plain(c)
+	if p.Evidence == nil {
+		p.Evidence = []string{}
+	}
+	return json.Marshal(p)
 }
 
 // CertInfo is what the window's "Trust this certificate" dialog shows.
@@ -165,13 +176,13 @@ type Mailbox struct {
 	Protocol    string `json:"protocol,omitempty"`
 	Status      Status `json:"status"`
 	Class       Class  `json:"class"`
-	Code        string `json:"code,omitempty"` // the server's own code, verbatim (EWS ResponseCode, Graph error.code, HTTP status)
-	Message     string `json:"message,omitempty"`
+	Code        string `json:"code"` // the server's own code, verbatim (EWS ResponseCode, Graph error.code, HTTP status)
+	Message     string `json:"message"`
 	Read        Status `json:"read"`
 	Write       Status `json:"write"`
 	LatencyMs   int64  `json:"latencyMs"`
 	Attempts    int    `json:"attempts"`
-	BackoffMs   int64  `json:"backoffMs,omitempty"`
+	BackoffMs   int64  `json:"backoffMs"`
 	Remediation string `json:"remediation,omitempty"`
 }
 

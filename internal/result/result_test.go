@@ -1,0 +1,41 @@
+package result
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestJSONHasTheSchemaFields: the fields deputy.diagnostics/v1 lists are present even
+// when empty, so strict readers find them; evidence is an array, never null.
+func TestJSONHasTheSchemaFields(t *testing.T) {
+	b, err := json.Marshal(Result{
+		Schema: Schema,
+		Checks: []Check{{ID: CheckTLS, Title: "TLS", Status: Pass, Summary: "ok"}},
+		Mailboxes: []Mailbox{{Address: "a@contoso.com", Kind: KindUser, Status: Pass, Class: OK,
+			Read: Pass, Write: Skip}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Checks    []map[string]json.RawMessage `json:"checks"`
+		Mailboxes []map[string]json.RawMessage `json:"mailboxes"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id", "title", "status", "summary", "remediation", "evidence"} {
+		if _, ok := doc.Checks[0][k]; !ok {
+			t.Errorf("check lacks %q: %s", k, b)
+		}
+	}
+	if ev := string(doc.Checks[0]["evidence"]); ev != "[]" {
+		t.Errorf("evidence = %s, want []", ev)
+	}
+	for _, k := range strings.Fields("address kind status class code message read write latencyMs attempts backoffMs") {
+		if _, ok := doc.Mailboxes[0][k]; !ok {
+			t.Errorf("mailbox lacks %q: %s", k, b)
+		}
+	}
+}
