@@ -139,7 +139,7 @@ func (c *Certificate) CheckValidity(now time.Time) error {
 	i := c.Info()
 	switch {
 	case now.After(i.NotAfter):
-		return &CertError{Reason: fmt.Sprintf("the certificate %s (thumbprint %s) expired on %s; create a new one, upload its public part under App registrations → <app> → Certificates & secrets, and use it here",
+		return &CertError{Reason: fmt.Sprintf("the certificate %s (thumbprint %s) expired on %s; create a new one, upload its public part under App registrations → your app → Certificates & secrets, and use it here",
 			i.Subject, i.Thumbprint, i.NotAfter.UTC().Format("2006-01-02"))}
 	case now.Before(i.NotBefore):
 		return &CertError{Reason: fmt.Sprintf("the certificate %s (thumbprint %s) is not valid before %s; check this computer's clock",

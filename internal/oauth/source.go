@@ -100,7 +100,7 @@ func NewSource(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, cloud: cl}
 	switch {
 	case strings.TrimSpace(cfg.ClientID) == "":
-		return nil, &ConfigError{"client-id", "the application (client) ID is required (Entra admin center → App registrations → <app> → Overview)"}
+		return nil, &ConfigError{"client-id", "the application (client) ID is required (Entra admin center → App registrations → your app → Overview)"}
 	case strings.TrimSpace(cfg.Tenant) == "":
 		return nil, &ConfigError{"tenant", "the tenant is required: its ID (GUID) or domain (contoso.onmicrosoft.com)"}
 	case strings.ContainsAny(cfg.Tenant, "/?#@ "):
