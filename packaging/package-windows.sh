@@ -179,6 +179,15 @@ subst "$win/README.txt.in" "$zdir/README.txt" NAME="$NAME" VERSION="$VERSION" WE
 sed -i 's/$/\r/' "$zdir/README.txt" # Notepad-friendly line ends
 (cd "$build/zip" && zip -q -X -r "$zipname" "$NAME-$VERSION")
 mv "$build/zip/$zipname" "$dist/$zipname"
+# The zip's promise, read back: both signed exes and the README under one top folder, intact.
+command -v unzip >/dev/null || { echo "package-windows: unzip not found: apt-get install unzip (needed to check the portable zip)" >&2; exit 1; }
+unzip -tq "$dist/$zipname" >/dev/null || { echo "package-windows: $zipname is corrupt (unzip -t $dist/$zipname)" >&2; exit 1; }
+zipfiles=$(unzip -Z1 "$dist/$zipname")
+for f in Deputy.exe deputy-cli.exe README.txt; do
+  grep -qxF "$NAME-$VERSION/$f" <<<"$zipfiles" ||
+    { echo "package-windows: $zipname lacks $NAME-$VERSION/$f (it has: $(paste -sd' ' <<<"$zipfiles"))" >&2; exit 1; }
+done
+echo "  portable zip: $NAME-$VERSION/ with Deputy.exe, deputy-cli.exe, README.txt"
 
 # --- checks + checksums -------------------------------------------------------------------
 for f in "$dist/Deputy.exe" "$dist/deputy-cli.exe" "$dist/$msi"; do verify "$f"; done
