@@ -7,7 +7,7 @@ declare -A groups=(
   [browser]="chromium"
   [cross]="gcc-mingw-w64-x86-64-win32 icoutils"
   [wine]="wine wine64"
-  [installer]="wixl msitools osslsigncode openssl zip"
+  [installer]="wixl msitools osslsigncode openssl zip unzip"
 )
 want=()
 for g in "$@"; do
