@@ -74,10 +74,26 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.mailboxes == "-" && f.passwordStdin {
+		return usageErr(e, "--mailboxes - and --password-stdin both want stdin; put the mailboxes in a file")
+	}
+
+	// The password given at run time is read first: it wins over the profile's, and then
+	// the keychain is not asked (it may be locked, or hold no password for the profile).
+	var password string
+	if f.passwordStdin {
+		pw, err := readPasswordLine(e.stdin)
+		if err != nil {
+			return usageErr(e, "--password-stdin: "+err.Error())
+		}
+		password = pw
+	} else {
+		password = e.getenv("DEPUTY_PASSWORD")
+	}
 
 	cfg := impersonation.Config{}
 	if f.profileName != "" {
-		if code := applyProfile(ctx, e, f.profileName, &cfg); code != exitOK {
+		if code := applyProfile(ctx, e, f.profileName, &cfg, password != ""); code != exitOK {
 			return code
 		}
 	}
@@ -135,9 +151,6 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 	var inputs []string
 	inputs = append(inputs, fs.Args()...)
 	if f.mailboxes != "" {
-		if f.mailboxes == "-" && f.passwordStdin {
-			return usageErr(e, "--mailboxes - and --password-stdin both want stdin; put the mailboxes in a file")
-		}
 		addrs, code := profReadList(e, "mailboxes", f.mailboxes)
 		if code != exitOK {
 			return code
@@ -161,14 +174,8 @@ func runDiagnose(ctx context.Context, e *env, args []string) int {
 		}
 	}
 
-	if f.passwordStdin {
-		pw, err := readPasswordLine(e.stdin)
-		if err != nil {
-			return usageErr(e, "--password-stdin: "+err.Error())
-		}
-		cfg.Auth.Password = pw
-	} else if pw := e.getenv("DEPUTY_PASSWORD"); pw != "" {
-		cfg.Auth.Password = pw
+	if password != "" {
+		cfg.Auth.Password = password
 	}
 	credential := cfg.Auth.Password
 	if isOAuth(cfg.Auth.Scheme) {

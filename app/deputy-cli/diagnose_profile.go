@@ -12,8 +12,9 @@ import (
 )
 
 // applyProfile fills cfg from a saved profile and its keychain password, so a profile made
-// in the window runs from Task Scheduler. Flags given on the command line override it.
-func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.Config) int {
+// in the window runs from Task Scheduler. Flags given on the command line override it;
+// havePassword (--password-stdin or $DEPUTY_PASSWORD) means the keychain is not read.
+func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.Config, havePassword bool) int {
 	st, err := openProfiles(e)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deputy-cli: profiles:", err)
@@ -38,7 +39,7 @@ func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.C
 		}
 	}
 	cfg.TLS.PinSHA256, cfg.TLS.CAFile, cfg.TLS.AllowHTTP = p.TLS.PinSHA256, p.TLS.CAFile, p.TLS.AllowHTTP
-	if kind := p.SecretKind(); kind == secret.Password && e.getenv("DEPUTY_PASSWORD") == "" {
+	if kind := p.SecretKind(); kind == secret.Password && !havePassword {
 		pw, err := secret.New().Get(ctx, secret.Key{Profile: p.ID, Kind: kind})
 		switch {
 		case errors.Is(err, secret.ErrNotFound):
