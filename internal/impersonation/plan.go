@@ -178,22 +178,30 @@ func (d *diag) autodiscover(ctx context.Context) bool {
 		o.StepTimeout = d.cfg.Timeout
 	}
 	res, err := autodiscover.Discover(ctx, d.cfg.AutodiscoverAddress, o)
+	configured := d.cfg.URL != ""
+	found := err == nil && res != nil && res.EWSURL != ""
 	c := autodiscover.Check(res, err, d.cfg.URL)
-	d.res.Checks = append(d.res.Checks, c)
-	d.obs.Observe(Event{Kind: CheckFinished, Check: &c})
-	if d.cfg.URL == "" {
-		if err != nil || res == nil || res.EWSURL == "" {
-			return false
-		}
+	if !configured && found {
 		d.cfg.URL = res.EWSURL
 		d.res.Profile.EWSURL = res.EWSURL
-		if err := d.cfg.Validate(); err != nil {
-			c := &d.res.Checks[len(d.res.Checks)-1]
-			c.Status, c.Summary = result.Fail, "Autodiscover returned an unusable URL: "+err.Error()
-			return false
+		if verr := d.cfg.Validate(); verr != nil {
+			c.Status, c.Class, c.Code = result.Fail, result.Other, "unusable-url"
+			c.Summary = "Autodiscover returned an unusable URL: " + verr.Error()
 		}
 	}
-	return true
+	if c.Status == result.Fail {
+		f := setup.AutodiscoverFailure{Class: c.Class, Code: c.Code, Address: d.cfg.AutodiscoverAddress, Auth: d.cfg.Auth.Scheme, URLConfigured: configured}
+		var refused *autodiscover.RefusedError
+		if errors.As(err, &refused) {
+			f.Host = refused.Host
+		}
+		c.Remediation = setup.AutodiscoverRemediation(f, d.sit)
+	}
+	d.res.Checks = append(d.res.Checks, c)
+	d.obs.Observe(Event{Kind: CheckFinished, Check: &c})
+	// A configured URL is kept whatever Autodiscover says; without one, only a usable
+	// answer lets the run go on.
+	return configured || (found && c.Status != result.Fail)
 }
 
 // endpointAndTLS runs the endpoint and tls checks. The TLS handshake happens first (an
