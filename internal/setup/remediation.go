@@ -189,14 +189,18 @@ func widenScope(s Situation, scope string) []string {
 			"Get-Recipient -Identity " + s.mailbox() + " | Format-List Name,Department,CustomAttribute*",
 			"Set-ManagementScope -Identity " + Quote(scope) + " -RecipientRestrictionFilter " + Quote("<wider filter>")}
 	}
+	// The scope's name is unknown (a vendor's guide may have named it anything): read it
+	// from the assignment itself, then show its filter.
 	if scope == EXOScopeName {
-		return []string{"# Find the scope of the app's assignment, then its filter:",
-			"Get-ManagementRoleAssignment -RoleAssignee " + s.spID() + " | Format-List Name,Role,CustomResourceScope",
-			"Get-ManagementScope -Identity " + Quote(scope) + " | Format-List RecipientFilter"}
+		return []string{"# The scope of the app's assignment, whatever its name, and its filter:",
+			"Get-ManagementRoleAssignment -Role " + Quote(EXOAppRole) + " -RoleAssignee " + s.spID() +
+				" | ForEach-Object { if ($_.CustomResourceScope) { Get-ManagementScope -Identity $_.CustomResourceScope | Format-List Name,RecipientFilter } else { $_ | Format-List Name,Role,CustomResourceScope } }",
+			"# Then make the mailbox match that filter (e.g. add it to the group it names), or widen it with Set-ManagementScope."}
 	}
-	return []string{"# Find the scope of the account's assignment, then its filter:",
-		"Get-ManagementRoleAssignment -Role ApplicationImpersonation -RoleAssignee " + s.account() + " | Format-List Name,CustomRecipientWriteScope,RecipientWriteScope",
-		"Get-ManagementScope -Identity " + Quote(scope) + " | Format-List RecipientFilter,RecipientRoot"}
+	return []string{"# The scope of the account's assignment (direct or through a role group), whatever its name, and its filter:",
+		"Get-ManagementRoleAssignment -Role ApplicationImpersonation -RoleAssignee " + s.account() +
+			" | ForEach-Object { if ($_.CustomRecipientWriteScope) { Get-ManagementScope -Identity $_.CustomRecipientWriteScope | Format-List Name,RecipientFilter,RecipientRoot } else { $_ | Format-List Name,CustomRecipientWriteScope,RecipientWriteScope } }",
+		"# Then make the mailbox match that filter (e.g. add it to the group it names), or widen it with Set-ManagementScope."}
 }
 
 // scopeLines creates the scope the situation asks for (none when it is org-wide).
