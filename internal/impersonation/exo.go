@@ -390,7 +390,7 @@ func (d *diag) policyCheck(ee *ews.Error, as string) bool {
 	}
 	// Only the server's own reason counts (the client's generic 403 text names every cause).
 	reason := strings.ToLower(ee.Diagnostics)
-	merge := allowListMerge(appID)
+	merge := setup.AllowListMerge(appID)
 	switch {
 	case (strings.Contains(reason, "organization") || strings.Contains(reason, "organisation")) && strings.Contains(reason, "disabled"):
 		c.Status, c.Code = result.Fail, "org-ews-disabled"
@@ -412,21 +412,6 @@ func (d *diag) policyCheck(ee *ews.Error, as string) bool {
 	c.Summary = "Exchange Online refused EWS with HTTP 403 (a policy block). Check, in this order: the organisation's EwsEnabled, the EwsAllowedAppIDs allow-list, the mailbox's EwsEnabled, its licence (Kiosk/F1/F3-only mailboxes are blocked from EWS since 30 June 2026), an Application Access Policy"
 	c.Remediation = "Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs\nGet-CASMailbox -Identity " + setup.Quote(as) + " | Format-List EwsEnabled\n" + merge
 	return true
-}
-
-// allowListMerge is the PowerShell that adds the app to EwsAllowedAppIDs without
-// dropping anything already there (the full script with undo: deputy-cli script
-// --kind exo-rbac-apps).
-func allowListMerge(appID string) string {
-	return strings.Join([]string{
-		"$appId = " + setup.Quote(appID),
-		"$policy = Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",
-		"$ids = @(\"$($policy.EwsAllowedAppIDs)\" -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })",
-		"if ($ids -notcontains $appId) { $ids += $appId }",
-		"Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')",
-		"# With EwsEnabled $true only the listed apps may use EWS: list your other EWS apps too.",
-		"# Whole setup with undo: deputy-cli script --kind exo-rbac-apps --app-id " + appID,
-	}, "\n")
 }
 
 // timelineCheck says where the organisation stands on the EWS retirement, for d.cfg.Now.

@@ -242,7 +242,8 @@ func TestEXOFailures(t *testing.T) {
 		{"graph token for EWS", nil, oauth.Config{ClientID: exchangesim.EXODemoConsentedID, Resource: oauth.ResourceGraph}, result.CheckToken, "invalid-audience", []string{"/.default"}},
 		{"no permission at all", nil, oauth.Config{ClientID: exchangesim.EXODemoNoRoleID}, result.CheckAuth, "HTTP 401", []string{"adminconsent"}},
 		{"app not allow-listed", nil, oauth.Config{ClientID: exchangesim.EXODemoUnlistedID}, result.CheckEXOPolicy, "app-not-allowed",
-			[]string{"Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy", "-notcontains $appId", "Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')", exchangesim.EXODemoUnlistedID}},
+			[]string{"Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy", "-notcontains $appId", "Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')", exchangesim.EXODemoUnlistedID,
+				`@($policy.EwsAllowedAppIDs) | ForEach-Object { "$_" -split ',' }`}}, // element by element, as the script reads it
 		{"EWS disabled for the organisation", func(x *exchangesim.EXOScenario) { x.EXO.EwsEnabled = false }, oauth.Config{}, result.CheckEXOPolicy, "org-ews-disabled",
 			[]string{"Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy", "-EwsEnabled $true"}},
 	}

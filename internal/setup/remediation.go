@@ -256,6 +256,26 @@ func retiredEXO(s Situation) fix {
 	return f
 }
 
+// allowedAppIDsExpr reads $policy.EwsAllowedAppIDs as a list of app IDs. The property
+// may come back as one comma-separated string or as a collection; "$(...)" of a
+// collection would join it with spaces and fuse the IDs, so each element is split.
+const allowedAppIDsExpr = `@(@($policy.EwsAllowedAppIDs) | ForEach-Object { "$_" -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })`
+
+// AllowListMerge is the PowerShell that puts appID on the organisation's EWS allow-list
+// (EwsAllowedAppIDs) without dropping an ID already there; the exo-rbac-apps script does
+// the same with undo.
+func AllowListMerge(appID string) string {
+	return strings.Join([]string{
+		"$appId = " + Quote(appID),
+		"$policy = Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",
+		"$ids = " + allowedAppIDsExpr,
+		"if ($ids -notcontains $appId) { $ids += $appId }",
+		"Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')",
+		"# With EwsEnabled $true only the listed apps may use EWS: list your other EWS apps too.",
+		"# Whole setup with undo: deputy-cli script --kind exo-rbac-apps --app-id " + plain(appID, "<application (client) ID>"),
+	}, "\n")
+}
+
 func mailboxNotFound(s Situation) fix {
 	side := "Exchange Online"
 	hint := "RecipientTypeDetails RemoteUserMailbox means the mailbox lives in Exchange Online:"

@@ -218,3 +218,29 @@ func TestRemediationNamesTheRightParty(t *testing.T) {
 		})
 	}
 }
+
+// The allow-list merge in a report reads EwsAllowedAppIDs exactly as the exo-rbac-apps
+// script does: element by element, so a collection is not fused into one space-joined
+// "ID" (which "$($policy.EwsAllowedAppIDs)" -split ',' would do).
+func TestAllowListMerge(t *testing.T) {
+	got := AllowListMerge(appID)
+	for _, w := range []string{"$appId = '" + appID + "'", "$ids = " + allowedAppIDsExpr, `ForEach-Object { "$_" -split ',' }`,
+		"if ($ids -notcontains $appId) { $ids += $appId }", "Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, `"$($policy.EwsAllowedAppIDs)"`) {
+		t.Errorf("the allow-list is stringified whole:\n%s", got)
+	}
+	sc, err := Generate(EXORBACApps, Input{AppID: appID, SPObjectID: spID}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sc.Text, "$ids = "+allowedAppIDsExpr) {
+		t.Error("the script reads the allow-list another way than the report's merge")
+	}
+	for _, h := range hostile {
+		assertInert(t, "AllowListMerge", AllowListMerge(h.value))
+	}
+}

@@ -762,7 +762,7 @@ func exoRBAC(w *psw, in Input, undo bool) {
 	w.l("# The EWS allow-list is one comma-separated string; read it as a list of IDs.",
 		"function Get-EwsAllowedAppIds {",
 		"    $policy = Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",
-		"    $ids = @(@($policy.EwsAllowedAppIDs) | ForEach-Object { \"$_\" -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })",
+		"    $ids = "+allowedAppIDsExpr,
 		"    return ,$ids",
 		"}",
 		"")
