@@ -172,7 +172,7 @@ func (p *progress) Observe(e impersonation.Event) {
 		p.last = time.Now()
 		eta := "–"
 		if e.Rate > 0 {
-			eta = (time.Duration(float64(e.Total-e.Done)/e.Rate) * time.Second).Round(time.Second).String()
+			eta = etaString(time.Duration(float64(e.Total-e.Done) / e.Rate * float64(time.Second)))
 		}
 		line := fmt.Sprintf("%s: %d/%d mailboxes (%d ok, %d failed), %.0f/s, ETA %s", p.check, e.Done, e.Total, e.Passed, e.Failed, e.Rate, eta)
 		if p.mode == "tty" {
@@ -182,6 +182,15 @@ func (p *progress) Observe(e impersonation.Event) {
 			fmt.Fprintln(p.w, line)
 		}
 	}
+}
+
+// etaString rounds an ETA for display: whole seconds, tenths below ten seconds (so the
+// last second of a run does not read "0s").
+func etaString(d time.Duration) string {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func (p *progress) clear() {
