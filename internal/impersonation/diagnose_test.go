@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -319,5 +321,59 @@ func TestServerBudgetShrinksConcurrency(t *testing.T) {
 	}
 	if peak := srv.Counters().PeakConcurrency; peak > 16 {
 		t.Errorf("peak concurrency %d above the configured 16", peak)
+	}
+}
+
+// slowReplyConn holds back the first reply that arrives once created() says the server
+// has created the test item, and cancels the run meanwhile: a cancel while the create is
+// in flight, after the item exists but before its ID is known.
+type slowReplyConn struct {
+	net.Conn
+	created func() bool
+	cancel  context.CancelFunc
+	fired   *atomic.Bool
+}
+
+func (c slowReplyConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.created() && c.fired.CompareAndSwap(false, true) {
+		c.cancel()
+		time.Sleep(300 * time.Millisecond) // long enough for a cancellable request to give up
+	}
+	return n, err
+}
+
+// cancelMidCreate makes cfg's connections cancel the run as described at slowReplyConn;
+// the flag reports whether it fired.
+func cancelMidCreate(cfg *impersonation.Config, created func() bool, cancel context.CancelFunc) *atomic.Bool {
+	var fired atomic.Bool
+	var d net.Dialer
+	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return slowReplyConn{Conn: c, created: created, cancel: cancel, fired: &fired}, nil
+	}
+	return &fired
+}
+
+// TestEWSWriteTestCancelled: a run cancelled while the write test's CreateItem is in
+// flight still deletes the item it created (the Graph twin: TestGraphWriteTestCancelled).
+func TestEWSWriteTestCancelled(t *testing.T) {
+	srv := startSim(t, exchangesim.Demo(0), exchangesim.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := config(srv, "basic", "anna.berg@fabrikam.test")
+	cfg.WriteTest, cfg.Concurrency = true, 1
+	fired := cancelMidCreate(&cfg, func() bool { return srv.Counters().ByOperation["CreateItem"] > 0 }, cancel)
+	r, err := impersonation.Diagnose(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := srv.Counters().ByOperation["CreateItem"]
+	if !fired.Load() || !r.Cancelled || created == 0 || srv.LeftItems() != 0 {
+		t.Errorf("cancel fired %v, cancelled %v, created %d, left %d: the create+delete pair must outlive the cancel",
+			fired.Load(), r.Cancelled, created, srv.LeftItems())
 	}
 }

@@ -81,20 +81,40 @@ func stepFor(t Target) string {
 	return result.CheckImpersonation
 }
 
-// writeTest creates a calendar item nobody is invited to and hard-deletes it. The delete
-// runs even when the run is cancelled in between, so nothing is left behind.
+// writeTimeout bounds each half of a write test (create, delete) once it runs detached
+// from the run's cancellation.
+const writeTimeout = 15 * time.Second
+
+// detached is ctx without its cancellation but with its deadline (writeTimeout when it
+// has none) and values: for a request that, once sent, must be seen through.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(d, dl)
+	}
+	return context.WithTimeout(d, writeTimeout)
+}
+
+// writeTest creates a calendar item nobody is invited to and hard-deletes it. Once the
+// create is sent, a cancel no longer cuts it: the item may exist before its ID comes
+// back, and only that ID lets the delete (which has its own deadline) remove it.
 func (w *ewsWorker) writeTest(ctx context.Context, address string) error {
+	if err := ctx.Err(); err != nil {
+		return err // cancelled already: create nothing
+	}
 	day := w.p.now().UTC().Truncate(24 * time.Hour).Add(24*time.Hour + 3*time.Hour)
-	id, err := w.c.CreateCalendarItem(transport.WithStep(ctx, result.CheckWrite, address), address, ews.CalendarItem{
+	cctx, cancel := detached(ctx)
+	id, err := w.c.CreateCalendarItem(transport.WithStep(cctx, result.CheckWrite, address), address, ews.CalendarItem{
 		Subject: "Deputy access test (safe to delete)",
 		Body:    "Created by Deputy to prove write access for the service account; it deletes this item at once.",
 		Start:   day,
 		End:     day.Add(15 * time.Minute),
 	})
+	cancel()
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
 	return w.c.DeleteItem(transport.WithStep(dctx, result.CheckWrite, address), address, id)
 }

@@ -372,6 +372,26 @@ func TestGraphWriteTestCancelled(t *testing.T) {
 	}
 }
 
+// TestGraphWriteTestCancelledMidCreate: a cancel while the create batch is in flight (the
+// events exist, their IDs are on the way) still ends with every event deleted.
+func TestGraphWriteTestCancelledMidCreate(t *testing.T) {
+	g := startGraph(t, exchangesim.Demo(0), []string{graph.RoleCalendarsReadWrite}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := g.config(impersonation.ProtocolGraph)
+	cfg.Mailboxes, cfg.WriteTest, cfg.Concurrency = []string{"anna.berg@fabrikam.test", "ceo@fabrikam.test"}, true, 1
+	fired := cancelMidCreate(&cfg, func() bool { return g.sim.Counters().EventsCreated > 0 }, cancel)
+	r, err := impersonation.Diagnose(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := g.sim.Counters()
+	if !fired.Load() || !r.Cancelled || n.EventsCreated == 0 || g.sim.LeftEvents() != 0 {
+		t.Errorf("cancel fired %v, cancelled %v, created %d, left %d: the creates must be seen through and deleted",
+			fired.Load(), r.Cancelled, n.EventsCreated, g.sim.LeftEvents())
+	}
+}
+
 // TestGraphReadOnlyRBAC: with a read-only RBAC for Applications role the token shows
 // nothing; canEdit false tells, per mailbox, and the write test fails with the fix.
 func TestGraphReadOnlyRBAC(t *testing.T) {

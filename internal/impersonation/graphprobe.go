@@ -82,9 +82,13 @@ func (w *graphWorker) Probe(ctx context.Context, ts []Target) []Attempt {
 }
 
 // writeTest creates the test event in every readable mailbox of the batch and deletes it
-// again. The deletes run even when the run is cancelled in between (WithoutCancel, with
-// their own deadline), so nothing is left behind.
+// again. Once the create batch is sent, a cancel no longer cuts it (the events may exist
+// before their IDs come back), and the deletes run with their own deadline, so nothing
+// is left behind.
 func (w *graphWorker) writeTest(ctx context.Context, ts []Target, atts []Attempt) {
+	if ctx.Err() != nil {
+		return // cancelled already: create nothing
+	}
 	day := w.p.now().UTC().Truncate(24 * time.Hour).Add(24*time.Hour + 3*time.Hour)
 	var creates []graph.Request
 	idx := map[string]int{}
@@ -108,7 +112,9 @@ func (w *graphWorker) writeTest(ctx context.Context, ts []Target, atts []Attempt
 		m.Message = what + a.Mailbox.Message
 		atts[k].BackOff, atts[k].Overloaded = a.BackOff, a.Overloaded
 	}
-	resps, err := w.c.Batch(transport.WithStep(ctx, result.CheckWrite, batchLabel(ts)), creates)
+	cctx, cancel := detached(ctx)
+	resps, err := w.c.Batch(transport.WithStep(cctx, result.CheckWrite, batchLabel(ts)), creates)
+	cancel()
 	var deletes []graph.Request
 	for i, rq := range creates {
 		k := idx[rq.ID]
@@ -126,7 +132,7 @@ func (w *graphWorker) writeTest(ctx context.Context, ts []Target, atts []Attempt
 	if len(deletes) == 0 {
 		return
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
 	dres, derr := w.c.Batch(transport.WithStep(dctx, result.CheckWrite, batchLabel(ts)), deletes)
 	for i, rq := range deletes {
