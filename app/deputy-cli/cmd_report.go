@@ -13,6 +13,7 @@ import (
 
 	"deputy/internal/report"
 	"deputy/internal/result"
+	"deputy/internal/setup"
 )
 
 func init() {
@@ -28,7 +29,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	var in, out, script string
 	fs.StringVar(&in, "in", "", "a deputy.diagnostics/v1 result `FILE` (from diagnose --json or --report x.json; - for stdin)")
 	fs.StringVar(&out, "out", "", "the report `FILE`; the extension picks the format: .html, .pdf or .json")
-	fs.StringVar(&script, "script", "", "include this setup script `FILE` (e.g. from deputy-cli script --out)")
+	fs.StringVar(&script, "script", "", "include this setup script `FILE` instead of the one Deputy writes for the result's situation (e.g. from deputy-cli script --out)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: deputy-cli report --in result.json --out FILE(.html|.pdf|.json) [--script setup.ps1]\n\nRenders a saved diagnosis as a report to attach to a ticket.\nExit: 0 written, 2 usage or input error.\n\nFlags:")
 		fs.PrintDefaults()
@@ -50,7 +51,9 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "deputy-cli report: %v\n", err)
 		return exitUsage
 	}
-	var o report.Options
+	// The setup script for the result's situation, as diagnose --report and the window's
+	// export include it; --script replaces it with the admin's own.
+	o := report.Options{Script: setup.ForResult(r)}
 	if script != "" {
 		b, err := os.ReadFile(script)
 		if err != nil {

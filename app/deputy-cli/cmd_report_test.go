@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"deputy/internal/setup"
 )
 
 const demoResultPath = "../../internal/report/testdata/demo-result.json"
@@ -28,6 +31,15 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without --script the report carries the script diagnose --report would include.
+	r, err := reportReadResult(nil, demoResultPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated := setup.ForResult(r)
+	if !strings.Contains(generated, "Set-StrictMode -Version Latest") {
+		t.Fatalf("no setup script for the demo result: %q", generated)
+	}
 
 	tests := []struct {
 		name   string
@@ -38,19 +50,21 @@ func TestReportCommand(t *testing.T) {
 		out    string // file that must exist afterwards
 		magic  string
 		has    string
+		not    string // text the file must not hold
 	}{
-		{"html", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.html")}, exitOK, "fail, 120 mailboxes (110 passed, 8 failed)", "r.html", "<!DOCTYPE html>", "Outside the impersonation scope"},
-		{"pdf", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.pdf")}, exitOK, "Wrote", "r.pdf", "%PDF-", ""},
-		{"json from stdin", string(demo), []string{"report", "--in", "-", "--out", filepath.Join(dir, "r.json")}, exitOK, "Wrote", "r.json", "{\n  \"schema\": \"deputy.diagnostics/v1\"", ""},
-		{"with script", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "s.html"), "--script", script}, exitOK, "Wrote", "s.html", "<!DOCTYPE html>", "$Account = &#39;svc@contoso.com&#39;"},
-		{"missing flags", "", []string{"report", "--in", demoResultPath}, exitUsage, "--in and --out are required", "", "", ""},
-		{"unknown format", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.docx")}, exitUsage, `unknown format ".docx"`, "", "", ""},
-		{"not json", "", []string{"report", "--in", notJSON, "--out", filepath.Join(dir, "a.html")}, exitUsage, "not valid JSON", "", "", ""},
-		{"no schema", "", []string{"report", "--in", noSchema, "--out", filepath.Join(dir, "a.html")}, exitUsage, `no "schema" field`, "", "", ""},
-		{"other schema", "", []string{"report", "--in", v2, "--out", filepath.Join(dir, "a.html")}, exitUsage, "deputy.diagnostics/v2", "", "", ""},
-		{"two documents", "", []string{"report", "--in", two, "--out", filepath.Join(dir, "a.html")}, exitUsage, "more than one JSON document", "", "", ""},
-		{"missing input", "", []string{"report", "--in", filepath.Join(dir, "nope.json"), "--out", filepath.Join(dir, "a.html")}, exitUsage, "nope.json", "", "", ""},
-		{"missing script", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "a.html"), "--script", filepath.Join(dir, "nope.ps1")}, exitUsage, "--script", "", "", ""},
+		{"html", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.html")}, exitOK, "fail, 120 mailboxes (110 passed, 8 failed)", "r.html", "<!DOCTYPE html>", "Outside the impersonation scope", ""},
+		{"html has the setup script for the situation", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "g.html")}, exitOK, "Wrote", "g.html", "<!DOCTYPE html>", "<pre>" + html.EscapeString(strings.TrimSpace(generated)) + "</pre>", ""},
+		{"pdf", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.pdf")}, exitOK, "Wrote", "r.pdf", "%PDF-", "", ""},
+		{"json from stdin", string(demo), []string{"report", "--in", "-", "--out", filepath.Join(dir, "r.json")}, exitOK, "Wrote", "r.json", "{\n  \"schema\": \"deputy.diagnostics/v1\"", "", ""},
+		{"with script", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "s.html"), "--script", script}, exitOK, "Wrote", "s.html", "<!DOCTYPE html>", "$Account = &#39;svc@contoso.com&#39;", "Set-StrictMode"},
+		{"missing flags", "", []string{"report", "--in", demoResultPath}, exitUsage, "--in and --out are required", "", "", "", ""},
+		{"unknown format", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "r.docx")}, exitUsage, `unknown format ".docx"`, "", "", "", ""},
+		{"not json", "", []string{"report", "--in", notJSON, "--out", filepath.Join(dir, "a.html")}, exitUsage, "not valid JSON", "", "", "", ""},
+		{"no schema", "", []string{"report", "--in", noSchema, "--out", filepath.Join(dir, "a.html")}, exitUsage, `no "schema" field`, "", "", "", ""},
+		{"other schema", "", []string{"report", "--in", v2, "--out", filepath.Join(dir, "a.html")}, exitUsage, "deputy.diagnostics/v2", "", "", "", ""},
+		{"two documents", "", []string{"report", "--in", two, "--out", filepath.Join(dir, "a.html")}, exitUsage, "more than one JSON document", "", "", "", ""},
+		{"missing input", "", []string{"report", "--in", filepath.Join(dir, "nope.json"), "--out", filepath.Join(dir, "a.html")}, exitUsage, "nope.json", "", "", "", ""},
+		{"missing script", "", []string{"report", "--in", demoResultPath, "--out", filepath.Join(dir, "a.html"), "--script", filepath.Join(dir, "nope.ps1")}, exitUsage, "--script", "", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +90,9 @@ func TestReportCommand(t *testing.T) {
 			}
 			if tt.has != "" && !bytes.Contains(b, []byte(tt.has)) {
 				t.Errorf("%s lacks %q", tt.out, tt.has)
+			}
+			if tt.not != "" && bytes.Contains(b, []byte(tt.not)) {
+				t.Errorf("%s has %q", tt.out, tt.not)
 			}
 		})
 	}
