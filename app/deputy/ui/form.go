@@ -23,6 +23,9 @@ type ProfileForm struct {
 	url         *widget.Entry
 	find        *widget.Button
 	findHint    *widget.Label
+	useAD       *widget.Check
+	findSteps   *widget.Label     // the steps of the last Find, in findDetails
+	findDetails *widget.Accordion // collapsed on success, open on failure
 	auth        *widget.Select
 	user        *widget.Entry
 	password    *widget.Entry
@@ -99,6 +102,15 @@ func NewProfileForm() *ProfileForm {
 	f.findHint.Importance = widget.LowImportance
 	f.findHint.Wrapping = fyne.TextWrapWord
 	f.SetFindAvailable(false, "Find (Autodiscover): coming soon")
+	f.useAD = widget.NewCheck("Find the EWS URL with Autodiscover at every run", func(bool) {
+		f.updateURLPlaceholder()
+		f.edited(FieldURL)
+	})
+	f.findSteps = widget.NewLabel("")
+	f.findSteps.TextStyle.Monospace = true
+	f.findSteps.Wrapping = fyne.TextWrapBreak // URLs have no spaces to wrap at
+	f.findDetails = widget.NewAccordion(widget.NewAccordionItem("", f.findSteps))
+	f.findDetails.Hide()
 
 	f.auth = widget.NewSelect(labels(authModes), func(string) { f.swapAuth(); f.edited("") })
 
@@ -183,7 +195,7 @@ func NewProfileForm() *ProfileForm {
 	f.head = []*widget.FormItem{
 		item(FieldName, f.name, ""),
 		{Text: "Environment", Widget: f.env},
-		item(FieldURL, container.NewVBox(urlRow, f.findHint), ""),
+		item(FieldURL, container.NewVBox(urlRow, f.findHint, f.useAD, f.findDetails), ""),
 		{Text: "Authentication", Widget: f.auth},
 	}
 	creds := []*widget.FormItem{
@@ -289,24 +301,25 @@ func (f *ProfileForm) Values() FormValues {
 
 func (f *ProfileForm) values() FormValues {
 	return FormValues{
-		Name:           strings.TrimSpace(f.name.Text),
-		Environment:    idFor(environments, f.env.Selected),
-		URL:            strings.TrimSpace(f.url.Text),
-		Auth:           idFor(authModes, f.auth.Selected),
-		User:           strings.TrimSpace(f.user.Text),
-		ServiceMailbox: strings.TrimSpace(f.svcMailbox.Text),
-		Mailboxes:      f.mailboxes.Text,
-		Rooms:          f.rooms.Text,
-		CAFile:         strings.TrimSpace(f.caFile.Text),
-		PinSHA256:      strings.TrimSpace(f.pin.Text),
-		Concurrency:    strings.TrimSpace(f.concurrency.Text),
-		WriteTest:      f.writeTest.Checked,
-		CheckRooms:     f.checkRooms.Checked,
-		Tenant:         strings.TrimSpace(f.oa.tenant.Text),
-		ClientID:       strings.TrimSpace(f.oa.clientID.Text),
-		Cloud:          orEmpty(idFor(clouds, f.oa.cloud.Selected), clouds[0].ID),
-		CertFile:       strings.TrimSpace(f.oa.certFile.Text),
-		Protocol:       orEmpty(idFor(protocols, f.oa.protocol.Selected), protocols[0].ID),
+		Name:            strings.TrimSpace(f.name.Text),
+		Environment:     idFor(environments, f.env.Selected),
+		URL:             strings.TrimSpace(f.url.Text),
+		UseAutodiscover: f.useAD.Checked,
+		Auth:            idFor(authModes, f.auth.Selected),
+		User:            strings.TrimSpace(f.user.Text),
+		ServiceMailbox:  strings.TrimSpace(f.svcMailbox.Text),
+		Mailboxes:       f.mailboxes.Text,
+		Rooms:           f.rooms.Text,
+		CAFile:          strings.TrimSpace(f.caFile.Text),
+		PinSHA256:       strings.TrimSpace(f.pin.Text),
+		Concurrency:     strings.TrimSpace(f.concurrency.Text),
+		WriteTest:       f.writeTest.Checked,
+		CheckRooms:      f.checkRooms.Checked,
+		Tenant:          strings.TrimSpace(f.oa.tenant.Text),
+		ClientID:        strings.TrimSpace(f.oa.clientID.Text),
+		Cloud:           orEmpty(idFor(clouds, f.oa.cloud.Selected), clouds[0].ID),
+		CertFile:        strings.TrimSpace(f.oa.certFile.Text),
+		Protocol:        orEmpty(idFor(protocols, f.oa.protocol.Selected), protocols[0].ID),
 	}
 }
 
@@ -323,6 +336,9 @@ func (f *ProfileForm) Load(v FormValues, passwordSaved bool) {
 	f.name.SetText(v.Name)
 	f.env.SetSelected(labelFor(environments, v.Environment))
 	f.url.SetText(v.URL)
+	f.useAD.SetChecked(v.UseAutodiscover)
+	f.updateURLPlaceholder()
+	f.SetFindSteps("", nil, false)
 	f.auth.SetSelected(labelFor(authModes, v.Auth))
 	f.user.SetText(v.User)
 	f.password.SetText("")
@@ -406,6 +422,33 @@ func (f *ProfileForm) Status() string { return f.status.Text }
 
 // SetURL fills the EWS URL (Autodiscover found it).
 func (f *ProfileForm) SetURL(u string) { f.url.SetText(u); f.edited(FieldURL) }
+
+// SetFindSteps shows the steps of the last Find under the URL, titled title (nil lines:
+// hides them). open unfolds them (a failure: the steps are the explanation).
+func (f *ProfileForm) SetFindSteps(title string, lines []string, open bool) {
+	if len(lines) == 0 {
+		f.findSteps.SetText("")
+		f.findDetails.Hide()
+		return
+	}
+	f.findDetails.Items[0].Title = title
+	f.findSteps.SetText(strings.Join(lines, "\n"))
+	if open {
+		f.findDetails.Open(0)
+	} else {
+		f.findDetails.Close(0)
+	}
+	f.findDetails.Show()
+	f.findDetails.Refresh()
+}
+
+// FindSteps is the title and text of the Find steps ("" when hidden).
+func (f *ProfileForm) FindSteps() string {
+	if !f.findDetails.Visible() {
+		return ""
+	}
+	return f.findDetails.Items[0].Title + "\n" + f.findSteps.Text
+}
 
 // SetCAFile fills the CA file field (Browse…).
 func (f *ProfileForm) SetCAFile(p string) { f.caFile.SetText(p); f.edited(FieldCAFile) }

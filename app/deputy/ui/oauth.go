@@ -154,7 +154,7 @@ func (o *OAuthEnv) Configure(ctx context.Context, id string, cfg *impersonation.
 	if v.Auth == AuthDelegated {
 		cfg.Profile.ServiceAccount = strings.TrimSpace(v.User)
 	}
-	if strings.TrimSpace(cfg.URL) == "" {
+	if strings.TrimSpace(cfg.URL) == "" && cfg.AutodiscoverAddress == "" { // else found at run time
 		cfg.URL = src.Cloud().EWSURL
 		cfg.Profile.EWSURL = cfg.URL
 	}

@@ -176,9 +176,12 @@ func (f *ProfileForm) cloudChanged() {
 
 // updateURLPlaceholder says what an empty EWS URL means for the environment.
 func (f *ProfileForm) updateURLPlaceholder() {
-	if idFor(environments, f.env.Selected) == result.EXO {
+	switch {
+	case f.useAD != nil && f.useAD.Checked:
+		f.url.SetPlaceHolder("Found by Autodiscover at every run (or enter one to compare)")
+	case idFor(environments, f.env.Selected) == result.EXO:
 		f.url.SetPlaceHolder(f.cloudEWSURL()) // empty means this one
-	} else {
+	default:
 		f.url.SetPlaceHolder("https://mail.contoso.com/EWS/Exchange.asmx")
 	}
 }

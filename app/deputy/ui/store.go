@@ -90,7 +90,8 @@ func isDemo(p profile.Profile) bool {
 // ValuesFromProfile is what the form shows for a stored profile.
 func ValuesFromProfile(p profile.Profile) FormValues {
 	v := FormValues{
-		Name: p.Name, Environment: p.Environment, URL: p.EWSURL, Auth: p.Auth, User: p.User,
+		Name: p.Name, Environment: p.Environment, URL: p.EWSURL, UseAutodiscover: p.UseAutodiscover,
+		Auth: p.Auth, User: p.User,
 		ServiceMailbox: p.ServiceMailbox,
 		Mailboxes:      strings.Join(p.Mailboxes, "\n"),
 		Rooms:          strings.Join(p.Rooms, "\n"),
@@ -108,6 +109,7 @@ func ApplyValues(p profile.Profile, v FormValues) profile.Profile {
 	p.Name = strings.TrimSpace(v.Name)
 	p.Environment = v.Environment
 	p.EWSURL = strings.TrimSpace(v.URL)
+	p.UseAutodiscover = v.UseAutodiscover
 	p.Auth = v.Auth
 	p.User = strings.TrimSpace(v.User)
 	p.ServiceMailbox = strings.TrimSpace(v.ServiceMailbox)

@@ -69,8 +69,11 @@ type FormValues struct {
 	Name        string
 	Environment string // result.OnPrem | result.EXO
 	URL         string
-	Auth        string // AuthBasic | AuthNTLM | AuthAppSecret | AuthAppCert | AuthDelegated
-	User        string
+	// UseAutodiscover finds the EWS URL at every run (the autodiscover check) from
+	// AutodiscoverAddress; URL may then be empty.
+	UseAutodiscover bool
+	Auth            string // AuthBasic | AuthNTLM | AuthAppSecret | AuthAppCert | AuthDelegated
+	User            string
 	// Exchange Online (OAuth modes). Secrets never live here: the client secret and the
 	// certificate's key go to the keychain.
 	Tenant         string // tenant ID or domain
@@ -120,8 +123,14 @@ func (v FormValues) Validate() []FieldError {
 		}
 	}
 	add(FieldName, validateName(v.Name))
-	if !(v.Environment == result.EXO && strings.TrimSpace(v.URL) == "") {
-		add(FieldURL, ValidateEWSURL(v.URL)) // Exchange Online: empty = the cloud's endpoint
+	emptyURL := strings.TrimSpace(v.URL) == ""
+	switch {
+	case v.UseAutodiscover && v.AutodiscoverAddress() == "":
+		add(FieldURL, errors.New("to use Autodiscover, fill in Own mailbox (or enter the service account as a UPN): Autodiscover needs an address to look up"))
+	case emptyURL && (v.UseAutodiscover || v.Environment == result.EXO):
+		// found by Autodiscover at every run, or Exchange Online's own endpoint
+	default:
+		add(FieldURL, ValidateEWSURL(v.URL))
 	}
 	if IsOAuth(v.Auth) {
 		add(FieldTenant, ValidateTenant(v.Tenant))
@@ -155,6 +164,18 @@ func (v FormValues) Validate() []FieldError {
 	_, err := ParseConcurrency(v.Concurrency)
 	add(FieldConcurrency, err)
 	return errs
+}
+
+// AutodiscoverAddress is the address Autodiscover looks up (Find, and runs with
+// UseAutodiscover): the service account's own mailbox, else its UPN — as deputy-cli does.
+func (v FormValues) AutodiscoverAddress() string {
+	if a := strings.TrimSpace(v.ServiceMailbox); a != "" {
+		return a
+	}
+	if u := strings.TrimSpace(v.User); strings.Contains(u, "@") {
+		return u
+	}
+	return ""
 }
 
 func rejectedError(imp *profile.Import) error {

@@ -737,10 +737,7 @@ func (u *Window) browseCA() {
 
 func (u *Window) find() {
 	v := u.form.Values()
-	addr := v.ServiceMailbox
-	if addr == "" && strings.Contains(v.User, "@") {
-		addr = v.User
-	}
+	addr := v.AutodiscoverAddress()
 	if addr == "" {
 		u.form.SetStatus("Find needs an address: fill in the service account's mailbox (or a UPN) first.", widget.WarningImportance)
 		return
@@ -749,6 +746,7 @@ func (u *Window) find() {
 	id := u.Current().ID
 	pin, _ := NormalizePin(v.PinSHA256)
 	u.form.find.Disable()
+	u.form.SetFindSteps("", nil, false)
 	u.form.SetStatus("Looking up the EWS URL for "+addr+" (Autodiscover)…", widget.MediumImportance)
 	go func() {
 		if pw == "" && id != "" && u.env.Keychain != nil {
@@ -773,18 +771,47 @@ func (u *Window) find() {
 		res, err := u.env.Discover(ctx, addr, o)
 		fyne.Do(func() {
 			defer u.form.find.Enable() // last: an enabled Find means the answer is on screen
-			if err != nil || res == nil || res.EWSURL == "" {
+			found := err == nil && res != nil && res.EWSURL != ""
+			u.form.SetFindSteps(findStepsTitle(addr, res, found), findStepLines(res), !found)
+			if !found {
 				msg := "Autodiscover did not find the EWS URL"
 				if err != nil {
 					msg += ": " + err.Error()
 				}
-				u.form.SetStatus(msg+". Enter the URL by hand (usually https://mail.<domain>/EWS/Exchange.asmx).", widget.DangerImportance)
+				u.form.SetStatus(msg+". The steps tried are under the EWS URL; enter the URL by hand (usually https://mail.<domain>/EWS/Exchange.asmx).", widget.DangerImportance)
 				return
 			}
 			u.form.SetURL(res.EWSURL)
 			u.form.SetStatus("Autodiscover found "+res.EWSURL+" via "+res.Via, widget.SuccessImportance)
 		})
 	}()
+}
+
+// findStepLines are Find's steps as the autodiscover check's evidence words them.
+func findStepLines(res *autodiscover.Result) []string {
+	if res == nil {
+		return nil
+	}
+	lines := make([]string, len(res.Steps))
+	for i, s := range res.Steps {
+		lines[i] = autodiscover.StepLine(i+1, s)
+	}
+	return lines
+}
+
+func findStepsTitle(addr string, res *autodiscover.Result, found bool) string {
+	n := 0
+	if res != nil {
+		n = len(res.Steps)
+	}
+	steps := fmt.Sprintf("%d steps", n)
+	if n == 1 {
+		steps = "1 step"
+	}
+	if found {
+		return fmt.Sprintf("How Autodiscover found it for %s (%s)", addr, steps)
+	}
+	return fmt.Sprintf("What Autodiscover tried for %s (%s)", addr, steps)
 }
 
 // confirmHost asks, on the UI goroutine, before Autodiscover sends credentials to a host
@@ -855,7 +882,7 @@ func (u *Window) run(password string) {
 				if err != nil {
 					return nil, err
 				}
-				return u.env.Diagnose(ctx, cfg, co)
+				return u.diagnose(ctx, cfg, co)
 			}
 			if password == "" && cur.ID != "" && kc != nil {
 				kctx, kcancel := context.WithTimeout(ctx, keychainTimeout)
@@ -877,7 +904,7 @@ func (u *Window) run(password string) {
 				return nil, err
 			}
 			cfg.Profile.Name = v.Name
-			return u.env.Diagnose(ctx, cfg, co)
+			return u.diagnose(ctx, cfg, co)
 		}()
 		stopFlush()
 		<-flushed
@@ -891,6 +918,13 @@ func (u *Window) run(password string) {
 			close(done)
 		})
 	}()
+}
+
+// diagnose runs the engine; a "use Autodiscover" run asks, as Find does, before
+// credentials go to a host outside the address's domain.
+func (u *Window) diagnose(ctx context.Context, cfg impersonation.Config, obs impersonation.Observer) (*result.Result, error) {
+	cfg.Autodiscover.Confirm = u.confirmHost
+	return u.env.Diagnose(ctx, cfg, obs)
 }
 
 // Cancel stops a running diagnosis; the partial result stays on screen.
@@ -920,7 +954,7 @@ func BuildConfig(v FormValues, password string) (impersonation.Config, error) {
 			return impersonation.Config{}, fmt.Errorf("%s: %w", FieldPin, err)
 		}
 	}
-	return impersonation.Config{
+	cfg := impersonation.Config{
 		Profile: result.Profile{Name: v.Name, Environment: v.Environment, EWSURL: v.URL, Auth: v.Auth,
 			ServiceAccount: v.User, Protocol: result.EWS},
 		URL:            v.URL,
@@ -932,7 +966,11 @@ func BuildConfig(v FormValues, password string) (impersonation.Config, error) {
 		CheckRooms:     v.CheckRooms,
 		WriteTest:      v.WriteTest,
 		Concurrency:    conc,
-	}, nil
+	}
+	if v.UseAutodiscover {
+		cfg.AutodiscoverAddress = v.AutodiscoverAddress()
+	}
+	return cfg, nil
 }
 
 func (u *Window) export() {

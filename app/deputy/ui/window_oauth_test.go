@@ -14,14 +14,12 @@ import (
 	"deputy/internal/result"
 )
 
-// windowForEXO is the whole window pointed at the simulated Exchange Online. It skips
-// when window.go does not call the OAuth hooks of oauth_window.go (the integration is
-// owned by the window's engineer).
+// windowForEXO is the whole window pointed at the simulated Exchange Online.
 func windowForEXO(t *testing.T, s *exchangesim.EXOServer) *harness {
 	t.Helper()
 	h := newHarness(t, nil)
-	if h.u.form.OAuth == nil {
-		t.Skip("window.go does not wire the OAuth hooks yet (attachOAuth, saveOAuthSecrets, oauthConfig)")
+	if h.u.form.OAuth == nil || h.u.form.OAuth != h.u.env.OAuth {
+		t.Fatal("window.go must wire the OAuth hooks (attachOAuth in New)")
 	}
 	h.u.env.OAuth.Authority = s.Authority
 	h.u.env.OAuth.Keys = nil // no keychain: credentials are typed for each session
@@ -91,7 +89,7 @@ func TestWindowAppSecretRunAndSave(t *testing.T) {
 				return
 			}
 			if !containsCol(u.diag.Model.Columns(), ColMigration) {
-				t.Skip("diagnostics.go does not show the migration columns yet (Model.SetMigration, Columns)")
+				t.Fatalf("a both-protocol result must show the Migration column: %v", u.diag.Model.Columns())
 			}
 			if !containsCol(u.diag.Model.Columns(), ColProtocol) {
 				t.Errorf("columns %v lack Protocol", u.diag.Model.Columns())
@@ -109,6 +107,37 @@ func TestWindowAppSecretRunAndSave(t *testing.T) {
 				if !strings.Contains(d, row.Address) || !strings.Contains(d, "Migration EWS → Microsoft Graph: ready on both") || !strings.Contains(d, "\nGraph: ") || !strings.Contains(d, "\nEWS: ") {
 					t.Errorf("detail %q", d)
 				}
+			}
+		})
+	}
+}
+
+// TestOAuthConfigUseAutodiscover: an Exchange Online profile that says "use Autodiscover"
+// and has no URL leaves the URL to the autodiscover check instead of the cloud's default.
+func TestOAuthConfigUseAutodiscover(t *testing.T) {
+	s := exoServer(t, false)
+	for _, tc := range []struct {
+		name     string
+		use      bool
+		wantURL  string
+		wantAddr string
+	}{
+		{"ticked", true, "", exchangesim.EXODemoUser},
+		{"unticked", false, "https://outlook.office365.com/EWS/Exchange.asmx", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := FormValues{Name: "EXO", Environment: result.EXO, UseAutodiscover: tc.use, Auth: AuthAppSecret,
+				Tenant: s.Tenant, ClientID: exchangesim.EXODemoAppID, ServiceMailbox: exchangesim.EXODemoUser, Concurrency: "2"}
+			if errs := v.Validate(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			o := &OAuthEnv{Authority: s.Authority}
+			cfg, err := o.BuildConfigFor(t.Context(), "", v, "", OAuthSecrets{ClientSecret: exchangesim.EXODemoSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.URL != tc.wantURL || cfg.AutodiscoverAddress != tc.wantAddr || cfg.OAuth == nil {
+				t.Fatalf("URL %q autodiscover %q (OAuth %v), want %q and %q", cfg.URL, cfg.AutodiscoverAddress, cfg.OAuth != nil, tc.wantURL, tc.wantAddr)
 			}
 		})
 	}

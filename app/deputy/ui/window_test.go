@@ -51,6 +51,7 @@ func newHarness(t *testing.T, kc Keychain) *harness {
 func fill(f *ProfileForm, v FormValues) {
 	test.Type(f.name, v.Name)
 	f.url.SetText(v.URL)
+	f.useAD.SetChecked(v.UseAutodiscover)
 	f.auth.SetSelected(labelFor(authModes, v.Auth))
 	f.env.SetSelected(labelFor(environments, v.Environment))
 	f.user.SetText(v.User)
@@ -182,6 +183,120 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	want.PinSHA256 = strings.Repeat("ab", 32) // stored normalised
 	if got != want {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestUseAutodiscoverRoundTrip: "use Autodiscover" survives save and load both ways —
+// a profile made by deputy-cli opens ticked and runnable, and the window writes the flag.
+func TestUseAutodiscoverRoundTrip(t *testing.T) {
+	h := newHarness(t, nil)
+	cli := profile.Profile{ID: profile.NewID(), Name: "CLI-made", Environment: profile.OnPrem, UseAutodiscover: true,
+		Auth: profile.AuthNTLM, User: `CONTOSO\svc-cli`, ServiceMailbox: "svc-cli@contoso.com"}
+	if err := h.store.S.Save(cli); err != nil {
+		t.Fatal(err)
+	}
+	h.u.Reload(cli.ID)
+	f := h.u.form
+	if !f.useAD.Checked || f.url.Text != "" {
+		t.Fatalf("CLI profile opened with Autodiscover %v, URL %q", f.useAD.Checked, f.url.Text)
+	}
+	if errs := f.Validate(); len(errs) > 0 {
+		t.Fatalf("a CLI profile relying on Autodiscover must be valid in the window: %v", errs)
+	}
+	f.concurrency.SetText("4")
+	if !h.u.Save() {
+		t.Fatal(f.Status())
+	}
+	if p, err := h.store.S.Get("CLI-made"); err != nil || !p.UseAutodiscover || p.Concurrency != 4 {
+		t.Fatalf("saving from the window dropped the flag: %+v, %v", p, err)
+	}
+	// Unticking it in the window is saved too (with a URL, which it then needs).
+	f.useAD.SetChecked(false)
+	if f.FieldError(FieldURL) == "" {
+		t.Error("unticked with no URL: the URL field must ask for one")
+	}
+	f.url.SetText(goodValues.URL)
+	if !h.u.Save() {
+		t.Fatal(f.Status())
+	}
+	if p, err := h.store.S.Get("CLI-made"); err != nil || p.UseAutodiscover || p.EWSURL != goodValues.URL {
+		t.Fatalf("unticked in the window, on disk: %+v, %v", p, err)
+	}
+
+	for _, tc := range []struct {
+		name, url string
+		use       bool
+	}{
+		{"ticked, no URL", "", true},
+		{"ticked, a URL to compare", goodValues.URL, true},
+		{"unticked", goodValues.URL, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := goodValues
+			v.Name, v.URL, v.UseAutodiscover = tc.name, tc.url, tc.use
+			h.u.NewProfile()
+			fill(h.u.form, v)
+			if !h.u.Save() {
+				t.Fatal(h.u.form.Status())
+			}
+			p, err := h.store.S.Get(tc.name)
+			if err != nil || p.UseAutodiscover != tc.use || p.EWSURL != tc.url {
+				t.Fatalf("on disk: useAutodiscover %v URL %q (%v)", p.UseAutodiscover, p.EWSURL, err)
+			}
+			h2 := newHarnessOn(t, h.dir)
+			for _, sp := range h2.u.profiles {
+				if sp.ID == p.ID {
+					h2.u.Reload(sp.ID)
+				}
+			}
+			got := h2.u.form.Values()
+			if got.Name != tc.name || got.UseAutodiscover != tc.use || got.URL != tc.url {
+				t.Fatalf("reopened: %q useAutodiscover %v URL %q", got.Name, got.UseAutodiscover, got.URL)
+			}
+		})
+	}
+}
+
+func TestValidateUseAutodiscover(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		use               bool
+		url, user, svcBox string
+		want              string // "" = no message under the URL
+	}{
+		{"ticked, own mailbox", true, "", `CONTOSO\svc`, "svc@contoso.com", ""},
+		{"ticked, UPN account", true, "", "svc@contoso.com", "", ""},
+		{"ticked, no address", true, "", `CONTOSO\svc`, "", "Autodiscover needs an address"},
+		{"ticked, a URL is still checked", true, "http://mail.contoso.com/EWS/Exchange.asmx", "svc@contoso.com", "", "use https://"},
+		{"unticked, no URL", false, "", "svc@contoso.com", "", "enter the EWS URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := goodValues
+			v.UseAutodiscover, v.URL, v.User, v.ServiceMailbox = tc.use, tc.url, tc.user, tc.svcBox
+			msg := ""
+			for _, e := range v.Validate() {
+				if e.Field == FieldURL {
+					msg = e.Message
+				}
+			}
+			if (tc.want == "") != (msg == "") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("URL message %q, want %q", msg, tc.want)
+			}
+			if tc.want != "" {
+				return
+			}
+			cfg, err := BuildConfig(v, "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			if tc.use {
+				want = v.AutodiscoverAddress()
+			}
+			if cfg.AutodiscoverAddress != want || cfg.URL != tc.url {
+				t.Errorf("config: autodiscover %q URL %q, want %q and %q", cfg.AutodiscoverAddress, cfg.URL, want, tc.url)
+			}
+		})
 	}
 }
 
