@@ -288,3 +288,29 @@ func TestSituationOfProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupCopy: Copy puts exactly the script on screen on the clipboard, as the admin
+// will paste it into PowerShell, and says so.
+func TestSetupCopy(t *testing.T) {
+	h := newHarness(t, nil)
+	h.u.NewProfile()
+	fill(h.u.form, goodValues)
+	if !h.u.Save() {
+		t.Fatalf("not saved: %s", h.u.form.Status())
+	}
+	h.u.ShowSetup()
+	v := h.u.Setup()
+	clip := fyne.CurrentApp().Clipboard()
+	clip.SetContent("")
+	test.Tap(v.copyBtn)
+	got := clip.Content()
+	if got == "" || got != v.PreviewText() {
+		t.Fatalf("clipboard holds %d chars, the preview %d", len(got), len(v.PreviewText()))
+	}
+	if !strings.Contains(got, "New-ManagementRoleAssignment") || !strings.Contains(got, goodValues.User) {
+		t.Errorf("the copied script is not this profile's:\n%s", got)
+	}
+	if v.status.Text != "Copied to the clipboard." {
+		t.Errorf("status %q", v.status.Text)
+	}
+}
