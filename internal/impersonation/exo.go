@@ -224,6 +224,7 @@ func (d *diag) tokenCheck(ctx context.Context) bool {
 	}
 	if t := src.Tenant(); isGUID(t) && cl.Tid != "" && !strings.EqualFold(cl.Tid, t) {
 		problems = append(problems, fmt.Sprintf("the token was issued by tenant %s, not %s", cl.Tid, t))
+		rem = append(rem, "The profile names tenant "+t+", but the token comes from tenant "+cl.Tid+": Exchange Online would judge the app in the wrong organisation. Check the profile's tenant ID against Entra admin center → Overview → Tenant ID of the organisation whose mailboxes you test, and that the app registration "+src.ClientID()+" is in (or consented to by) that tenant; then sign in again.")
 		c.Code = "wrong-tenant"
 	}
 	consentPath := "Entra admin center → App registrations → " + appName(cl, src) + " → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → "

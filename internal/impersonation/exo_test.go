@@ -228,6 +228,9 @@ func TestEXOExpiredCertificate(t *testing.T) {
 	}
 }
 
+// otherTenant is a tenant ID that is not the demo tenant's.
+const otherTenant = "99999999-8888-4777-a666-555555555555"
+
 func TestEXOFailures(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -244,6 +247,10 @@ func TestEXOFailures(t *testing.T) {
 		{"app not allow-listed", nil, oauth.Config{ClientID: exchangesim.EXODemoUnlistedID}, result.CheckEXOPolicy, "app-not-allowed",
 			[]string{"Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy", "-notcontains $appId", "Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')", exchangesim.EXODemoUnlistedID,
 				`@($policy.EwsAllowedAppIDs) | ForEach-Object { "$_" -split ',' }`}}, // element by element, as the script reads it
+		// Entra answers for the profile's tenant ID with a token of another tenant (the
+		// fake resolves the ID as an alias of the demo tenant).
+		{"token from another tenant", func(x *exchangesim.EXOScenario) { x.EXO.Entra.Tenants[0].Domain = otherTenant }, oauth.Config{Tenant: otherTenant},
+			result.CheckToken, "wrong-tenant", []string{"names tenant " + otherTenant + ", but the token comes from tenant " + exchangesim.EXODemoTenantID, "Overview → Tenant ID"}},
 		{"EWS disabled for the organisation", func(x *exchangesim.EXOScenario) { x.EXO.EwsEnabled = false }, oauth.Config{}, result.CheckEXOPolicy, "org-ews-disabled",
 			[]string{"Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy", "-EwsEnabled $true"}},
 	}
@@ -301,14 +308,11 @@ func TestEXOLegacyAuthExplained(t *testing.T) {
 	}
 }
 
-func TestEXODelegated(t *testing.T) {
-	s := startEXO(t, exchangesim.Options{}, nil)
-	var hc = func() oauth.Config {
-		return oauth.Config{Mode: oauth.ModeDelegated, ClientID: exchangesim.EXODemoPublicID}
-	}
-	oc := hc()
-	cfg := exoConfig(t, s, oc, "anna.berg@fabrikam.test")
-	// Replace the source with one whose browser is the test's.
+// delegatedConfig is a delegated (signed-in user) diagnosis whose browser is the test's.
+func delegatedConfig(t *testing.T, s *exchangesim.EXOServer, targets ...string) impersonation.Config {
+	t.Helper()
+	oc := oauth.Config{Mode: oauth.ModeDelegated, ClientID: exchangesim.EXODemoPublicID}
+	cfg := exoConfig(t, s, oc, targets...)
 	bc, _ := oauth.NewHTTPClient(transport.TLSOptions{PinSHA256: s.SHA256}, 10*time.Second)
 	oc.Authority, oc.HTTPClient, oc.Tenant = s.Authority, bc, s.Tenant
 	oc.OpenURL = func(u string) error { return entra.Browse(context.Background(), bc, u) }
@@ -317,13 +321,44 @@ func TestEXODelegated(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.OAuth = src
-	r := diagnose(t, cfg)
+	return cfg
+}
+
+func TestEXODelegated(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, nil)
+	r := diagnose(t, delegatedConfig(t, s, "anna.berg@fabrikam.test"))
 	if got := ids(r); got != "endpoint=pass tls=pass token=pass auth=pass exo-policy=pass exo-timeline=warn service-mailbox=pass impersonation=fail write=skip rooms=skip" {
 		t.Fatalf("checks %s", got)
 	}
 	m := r.Mailboxes[0]
 	if m.Class != result.NoImpersonationRight || !strings.Contains(m.Remediation, "app-only") {
 		t.Fatalf("%+v", m)
+	}
+}
+
+// A delegated token without EWS.AccessAsUser.All fails the token check with the consent
+// path, and nothing is sent to EWS with it.
+func TestEXODelegatedMissingScope(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, func(x *exchangesim.EXOScenario) {
+		apps := x.EXO.Entra.Tenants[0].Apps
+		for i := range apps {
+			if apps[i].ClientID == exchangesim.EXODemoPublicID {
+				apps[i].OmitScopes = []string{entra.ScopeEWSDelegated}
+			}
+		}
+	})
+	r := diagnose(t, delegatedConfig(t, s, "anna.berg@fabrikam.test"))
+	c := check(t, r, result.CheckToken)
+	if c.Status != result.Fail || c.Code != "missing-scope" || c.Class != result.NoImpersonationRight || !strings.Contains(c.Summary, "no EWS.AccessAsUser.All scope") {
+		t.Fatalf("token check %s %s %s %q (%s)", c.Status, c.Class, c.Code, c.Summary, ids(r))
+	}
+	for _, w := range []string{"Delegated permissions → EWS.AccessAsUser.All", "/adminconsent?client_id=" + exchangesim.EXODemoPublicID, "sign in again"} {
+		if !strings.Contains(c.Remediation, w) {
+			t.Errorf("remediation lacks %q:\n%s", w, c.Remediation)
+		}
+	}
+	if check(t, r, result.CheckImpersonation).Status != result.Skip || r.Verdict != result.Fail {
+		t.Errorf("after the token failed: %s, verdict %s", ids(r), r.Verdict)
 	}
 }
 

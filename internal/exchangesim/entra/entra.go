@@ -56,6 +56,10 @@ type App struct {
 	Scopes map[string][]string
 	// Public allows public-client flows (interactive, device code): "Allow public client flows".
 	Public bool
+	// OmitScopes are delegated permissions left out of the scp claim of this app's access
+	// tokens although asked for and consented: a test knob for a client's own check of
+	// the token it got.
+	OmitScopes []string
 }
 
 // Secret is a client secret.
@@ -194,6 +198,7 @@ func cloneConfig(c Config) Config {
 			a.Certificates = slices.Clone(a.Certificates)
 			a.AppRoles = cloneMap(a.AppRoles)
 			a.Scopes = cloneMap(a.Scopes)
+			a.OmitScopes = slices.Clone(a.OmitScopes)
 			apps[j] = a
 		}
 		t.Apps = apps

@@ -400,7 +400,10 @@ func (tr *tokenReq) issue(g *grant, user bool) {
 		"uti": randomToken(16), "rh": "0.AAAA" + randomToken(8) + ".",
 	}
 	if user {
-		claims["scp"] = strings.Join(g.scopes, " ")
+		scp := slices.DeleteFunc(slices.Clone(g.scopes), func(s string) bool {
+			return slices.ContainsFunc(g.app.OmitScopes, func(o string) bool { return strings.EqualFold(o, s) })
+		})
+		claims["scp"] = strings.Join(scp, " ")
 		claims["upn"], claims["unique_name"], claims["name"] = g.user.UPN, g.user.UPN, g.user.Name
 		claims["oid"], claims["sub"] = g.user.ObjectID, g.user.ObjectID
 		claims["idtyp"], claims["amr"], claims["appidacr"] = "user", []string{"pwd"}, "0"
