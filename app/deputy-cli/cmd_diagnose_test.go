@@ -211,3 +211,66 @@ func TestDiagnoseCancelled(t *testing.T) {
 		t.Fatalf("no partial result printed:\n%s", out.String())
 	}
 }
+
+// TestDemoReport: demo --report writes each format, and the report explains the result on
+// its own: the verdict and the fixes.
+func TestDemoReport(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		file string
+		has  []string // for HTML: the verdict and a fix
+	}{
+		{"html", []string{"demo"}, "x.html", []string{"<!DOCTYPE html>", `class="summary fail"`, "Failed", "New-ManagementRoleAssignment"}},
+		{"pdf", []string{"demo"}, "x.pdf", []string{"%PDF-"}},
+		{"json", []string{"demo"}, "x.json", nil},
+		{"exo both json", []string{"demo", "--scenario", "exo-demo", "--protocol", "both"}, "both.json", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the demo mostly waits out its throttled mailbox's back-off
+			path := filepath.Join(dir, tt.file)
+			code, _, stderr := cli(t, nil, "", append(tt.args, "--progress", "none", "--report", path)...)
+			if code != exitFailed { // the demos contain failures
+				t.Fatalf("exit %d, want 1\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, "report written to "+path) {
+				t.Errorf("stderr does not say where the report is: %q", stderr)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.has {
+				if !bytes.Contains(b, []byte(want)) {
+					t.Errorf("%s lacks %q", tt.file, want)
+				}
+			}
+			if filepath.Ext(path) != ".json" {
+				return
+			}
+			var r result.Result
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatalf("%s does not parse: %v", tt.file, err)
+			}
+			fixes := 0
+			for _, c := range r.Checks {
+				if c.Remediation != "" {
+					fixes++
+				}
+			}
+			for _, m := range r.Mailboxes {
+				if m.Remediation != "" {
+					fixes++
+				}
+			}
+			if r.Schema != result.Schema || r.Verdict != result.Fail || fixes == 0 || len(r.Mailboxes) == 0 {
+				t.Errorf("schema %q verdict %q, %d remediations, %d mailboxes", r.Schema, r.Verdict, fixes, len(r.Mailboxes))
+			}
+			if tt.name == "exo both json" && (r.Profile.Protocol != "both" || r.Migration == nil) {
+				t.Errorf("protocol %q, migration %v", r.Profile.Protocol, r.Migration)
+			}
+		})
+	}
+}
