@@ -377,3 +377,42 @@ func TestEWSWriteTestCancelled(t *testing.T) {
 			fired.Load(), r.Cancelled, created, srv.LeftItems())
 	}
 }
+
+// A service account without a mailbox signs in, and the service-mailbox check says it has
+// no mailbox, why that matters, and how to create one — for the account as it signed in.
+func TestServiceAccountWithoutMailbox(t *testing.T) {
+	srv := startSim(t, exchangesim.Demo(0), exchangesim.Options{})
+	for _, tc := range []struct {
+		scheme, user, serviceMailbox string
+		who, enable                  string
+	}{
+		{"basic", "svc-nomailbox@fabrikam.test", "", "svc-nomailbox@fabrikam.test", "Enable-Mailbox -Identity 'svc-nomailbox@fabrikam.test'"},
+		{"ntlm", `FABRIKAM\svc-nomailbox`, "svc-nomailbox@fabrikam.test", "svc-nomailbox@fabrikam.test", `Enable-Mailbox -Identity 'FABRIKAM\svc-nomailbox'`},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			cfg := config(srv, tc.scheme, "ceo@fabrikam.test")
+			cfg.Auth.User, cfg.Auth.Password, cfg.ServiceMailbox = tc.user, exchangesim.DemoPassword, tc.serviceMailbox
+			r, err := impersonation.Diagnose(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := check(t, r, result.CheckAuth); c.Status != result.Pass {
+				t.Fatalf("auth: %s %q", c.Status, c.Summary)
+			}
+			sm := check(t, r, result.CheckServiceMailbox)
+			if sm.Status != result.Fail || sm.Class != result.NoMailbox || sm.Code != "ErrorMissingEmailAddress" {
+				t.Fatalf("service-mailbox: %s %s %s %q", sm.Status, sm.Class, sm.Code, sm.Summary)
+			}
+			if want := tc.who + " has no mailbox. Impersonation itself can work without one"; !strings.HasPrefix(sm.Summary, want) || !strings.Contains(sm.Summary, "own licensed mailbox") {
+				t.Errorf("summary %q, want it to start %q", sm.Summary, want)
+			}
+			if !strings.Contains(sm.Remediation, tc.enable) || !strings.Contains(sm.Remediation, "Vendors require") {
+				t.Errorf("remediation lacks %q:\n%s", tc.enable, sm.Remediation)
+			}
+			// Impersonation does not need the account's own mailbox.
+			if c := check(t, r, result.CheckImpersonation); c.Status != result.Pass {
+				t.Errorf("impersonation: %s %q", c.Status, c.Summary)
+			}
+		})
+	}
+}
