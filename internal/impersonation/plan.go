@@ -656,9 +656,23 @@ func summarise(c *result.Check, mbx []result.Mailbox, noun string, conc int, st 
 		}
 	}
 	if st.Overloaded > 0 {
-		c.Evidence = append(c.Evidence, fmt.Sprintf("the server signalled overload %d time(s); concurrency went from %d down to %d and back", st.Overloaded, min(conc, st.Workers), st.MinLimit))
+		c.Evidence = append(c.Evidence, overloadEvidence(st, conc))
 	}
 	c.Remediation = strings.Join(rem, "\n\n")
+}
+
+// overloadEvidence says how the runner's concurrency answered the server's overload
+// replies: "and back" only when it did recover.
+func overloadEvidence(st RunStats, conc int) string {
+	from := min(conc, st.Workers)
+	s := fmt.Sprintf("the server signalled overload %d time(s); ", st.Overloaded)
+	switch {
+	case st.MinLimit >= from:
+		return s + fmt.Sprintf("concurrency stayed at %d", from)
+	case st.EndLimit >= from:
+		return s + fmt.Sprintf("concurrency went from %d down to %d and back", from, st.MinLimit)
+	}
+	return s + fmt.Sprintf("concurrency went from %d down to %d and was %d at the end", from, st.MinLimit, st.EndLimit)
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -57,6 +57,7 @@ type RunOptions struct {
 type RunStats struct {
 	Workers    int // workers started
 	MinLimit   int // lowest concurrency the runner fell to after overload replies
+	EndLimit   int // concurrency when the run ended (Workers again if it recovered)
 	Overloaded int // probes the server answered with an overload reply
 	Retried    int // attempts that were retried
 }
@@ -211,6 +212,7 @@ func Run(ctx context.Context, p Prober, targets []Target, o RunOptions, obs Obse
 	}
 	wg.Wait()
 	q.stop()
+	stats.EndLimit = q.current()
 	if ctx.Err() != nil {
 		for i := range out {
 			if !final[i] {

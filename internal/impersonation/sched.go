@@ -133,6 +133,13 @@ func (s *sched) feedback(overloaded bool) int {
 	return s.limit
 }
 
+// current is the concurrency limit now.
+func (s *sched) current() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit
+}
+
 func (s *sched) stop() {
 	s.mu.Lock()
 	s.stopped = true

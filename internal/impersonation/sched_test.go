@@ -1,6 +1,7 @@
 package impersonation
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,5 +41,24 @@ func TestSchedAIMD(t *testing.T) {
 	s2.lastCut = time.Time{}
 	if got := s2.feedback(true); got != 1 {
 		t.Fatalf("limit fell below 1: %d", got)
+	}
+}
+
+// The overload evidence says "and back" only when the limit recovered to its ceiling.
+func TestOverloadEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		st   RunStats
+		conc int
+		want string
+	}{
+		{RunStats{Workers: 16, MinLimit: 9, EndLimit: 16, Overloaded: 3}, 16, "overload 3 time(s); concurrency went from 16 down to 9 and back"},
+		{RunStats{Workers: 16, MinLimit: 4, EndLimit: 5, Overloaded: 12}, 16, "concurrency went from 16 down to 4 and was 5 at the end"},
+		{RunStats{Workers: 8, MinLimit: 6, EndLimit: 8, Overloaded: 1}, 27, "concurrency went from 8 down to 6 and back"},
+		{RunStats{Workers: 1, MinLimit: 1, EndLimit: 1, Overloaded: 2}, 1, "concurrency stayed at 1"},
+	} {
+		got := overloadEvidence(tc.st, tc.conc)
+		if !strings.HasSuffix(got, tc.want) {
+			t.Errorf("%+v: %q, want it to end %q", tc.st, got, tc.want)
+		}
 	}
 }
