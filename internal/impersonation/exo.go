@@ -69,13 +69,7 @@ func (d *diag) exoAuth(ctx context.Context) bool {
 	appOnly := src.AppOnly()
 	as := ""
 	if appOnly {
-		// An app has no mailbox of its own: prove sign-in by acting as a mailbox.
-		for _, a := range append(append([]string{d.cfg.ServiceMailbox}, d.cfg.Mailboxes...), d.cfg.Rooms...) {
-			if a != "" {
-				as = a
-				break
-			}
-		}
+		as = d.actAs() // an app has no mailbox of its own: prove sign-in by acting as one
 	}
 	auth, a0 := d.begin(result.CheckAuth)
 	hc, err := transport.NewClient(d.opts)
@@ -159,6 +153,18 @@ func (d *diag) exoAuth(ctx context.Context) bool {
 	}
 	d.end(sm, s0)
 	return true
+}
+
+// actAs is the mailbox an app-only token acts as when no particular mailbox is asked
+// about (sign-in, room lists): the service mailbox, else the first target or room. ""
+// when none is given; Exchange Online then refuses the request (no impersonation header).
+func (d *diag) actAs() string {
+	for _, a := range append(append([]string{d.cfg.ServiceMailbox}, d.cfg.Mailboxes...), d.cfg.Rooms...) {
+		if a != "" {
+			return a
+		}
+	}
+	return ""
 }
 
 // tokenCheck gets a token and judges its claims. False if there is no usable token.

@@ -15,11 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"deputy/internal/ews"
 	"deputy/internal/exchangesim"
 	"deputy/internal/exchangesim/entra"
 	"deputy/internal/impersonation"
 	"deputy/internal/oauth"
 	"deputy/internal/result"
+	"deputy/internal/setup"
 	"deputy/internal/transport"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -466,5 +468,53 @@ func TestEXORoomListsAppOnly(t *testing.T) {
 		if strings.Contains(e, "GetRoomLists failed") {
 			t.Fatalf("room lists refused: %s", e)
 		}
+	}
+}
+
+// Exchange Online refuses an app-only request without an ExchangeImpersonation header
+// (ErrorInvalidExchangeImpersonationHeaderData, "must be present for this type of OAuth
+// token"). Deputy classifies it as header-invalid, and the fix says the header was
+// missing — not that an address was malformed.
+func TestEXOAppOnlyWithoutImpersonationHeader(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, nil)
+	cfg := exoConfig(t, s, oauth.Config{})
+	hc, err := transport.NewClient(transport.Options{TLS: cfg.TLS, Auth: transport.Auth{Scheme: transport.SchemeBearer, Token: cfg.OAuth.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &ews.Client{URL: s.URL, HTTP: hc, Version: ews.NewVersion("")}
+	_, err = cl.GetFolder(ctx, "", "msgfolderroot")
+	var ee *ews.Error
+	if !errors.As(err, &ee) || ee.Class != result.HeaderInvalid || ee.Code != "ErrorInvalidExchangeImpersonationHeaderData" || !strings.Contains(ee.Message, "must be present") {
+		t.Fatalf("want header-invalid ErrorInvalidExchangeImpersonationHeaderData, got %v", err)
+	}
+	rem := setup.Remediation(ee.Class, ee.Code, setup.Situation{Environment: result.EXO, AppID: cfg.OAuth.ClientID()})
+	for _, w := range []string{"no ExchangeImpersonation header", "act as", "--service-mailbox"} {
+		if !strings.Contains(rem, w) {
+			t.Errorf("remediation lacks %q:\n%s", w, rem)
+		}
+	}
+	if strings.Contains(rem, "malformed") {
+		t.Errorf("a missing header is not a malformed one:\n%s", rem)
+	}
+	// With a mailbox named, the header was there: its identifier is what was wrong.
+	if rem := setup.Remediation(ee.Class, ee.Code, setup.Situation{Environment: result.EXO, AppID: cfg.OAuth.ClientID(), Mailbox: "anna.berg@fabrikam.test"}); !strings.Contains(rem, "primary SMTP address") {
+		t.Errorf("header with a bad identifier:\n%s", rem)
+	}
+}
+
+// An app-only run given only rooms still acts as a mailbox for the room lists (a request
+// without the impersonation header would be refused).
+func TestEXORoomsOnlyAppOnly(t *testing.T) {
+	s := startEXO(t, exchangesim.Options{}, nil)
+	cfg := exoConfig(t, s, oauth.Config{})
+	cfg.Mailboxes, cfg.Rooms, cfg.CheckRooms = nil, []string{"room-atlas@fabrikam.test"}, true
+	r := diagnose(t, cfg)
+	c := check(t, r, result.CheckRooms)
+	ev := strings.Join(c.Evidence, "\n")
+	if strings.Contains(ev, "GetRoomLists failed") || !strings.Contains(ev, "room list HQ Rooms") {
+		t.Fatalf("rooms: %s %q\n%s", c.Status, c.Summary, ev)
 	}
 }

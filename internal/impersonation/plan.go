@@ -550,10 +550,7 @@ func (d *diag) rooms(ctx context.Context) {
 		// An app-only token has no mailbox of its own: it must ask as some mailbox.
 		as := ""
 		if d.cfg.OAuth != nil && d.cfg.OAuth.AppOnly() {
-			as = d.cfg.ServiceMailbox
-			if as == "" && len(d.cfg.Mailboxes) > 0 {
-				as = d.cfg.Mailboxes[0]
-			}
+			as = d.actAs()
 		}
 		rctx, cancel := context.WithTimeout(transport.WithStep(ctx, result.CheckRooms, as), d.cfg.Timeout)
 		lists, err := d.client.GetRoomListsAs(rctx, as)

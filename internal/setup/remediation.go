@@ -390,6 +390,11 @@ func versionError(s Situation) fix {
 }
 
 func headerInvalid(s Situation) fix {
+	// In Exchange Online the code also means the header is missing: Deputy sends none
+	// only when it acts as no mailbox, and an app-only token must always act as one.
+	if s.exo() && s.Mailbox == "" {
+		return fix{why: "Exchange Online refused the request because it carried no ExchangeImpersonation header: an app-only token has no mailbox of its own and must act as a mailbox in every EWS request. Give Deputy a mailbox to act as: the service mailbox (deputy-cli diagnose --service-mailbox ADDRESS; in the window: Own mailbox) or at least one target mailbox."}
+	}
 	return fix{why: "The server rejected the ExchangeImpersonation header's identifier for " + plain(s.Mailbox, "this mailbox") + " (empty or malformed). Use the mailbox's primary SMTP address in the list." +
 		map[bool]string{true: " App-only tokens must always impersonate.", false: ""}[s.exo()],
 		cmds: []string{"Get-Recipient -Identity " + s.mailbox() + " | Format-List PrimarySmtpAddress"}}

@@ -117,6 +117,8 @@ func TestRemediationContent(t *testing.T) {
 		{"version", result.VersionError, "ErrorInvalidServerVersion", onprem, []string{"RequestServerVersion", "Get-ExchangeServer"}, nil},
 		{"schema", result.SchemaError, "ErrorSchemaValidation", onprem, []string{"Deputy bug", "--trace"}, nil},
 		{"header", result.HeaderInvalid, "ErrorInvalidExchangeImpersonationHeaderData", onprem, []string{"primary SMTP address", "PrimarySmtpAddress"}, nil},
+		{"header missing exo", result.HeaderInvalid, "ErrorInvalidExchangeImpersonationHeaderData", with(exoApp, func(s *Situation) { s.Mailbox = "" }),
+			[]string{"no ExchangeImpersonation header", "--service-mailbox"}, []string{"malformed"}},
 		{"not ews", result.NotEWS, "", onprem, []string{"reverse proxy", "pre-auth", "Get-WebServicesVirtualDirectory"}, nil},
 		{"not ews exo", result.NotEWS, "", exoApp, []string{"https://outlook.office365.com/EWS/Exchange.asmx"}, nil},
 		{"access denied exo", result.AccessDenied, "403", exoApp,
