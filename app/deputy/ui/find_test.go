@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"deputy/internal/autodiscover"
 	"deputy/internal/exchangesim"
@@ -107,9 +109,8 @@ func TestFindAsksBeforeForeignHost(t *testing.T) {
 	}
 }
 
-// TestFindShowsSteps: after Find, the steps taken (every URL or record tried) stay on
-// screen under the URL — folded away on success, open on failure, where they are the
-// explanation.
+// TestFindShowsSteps: after Find, the steps taken (every URL or record tried) are one
+// click away under the URL, on success and on failure, where they are the explanation.
 func TestFindShowsSteps(t *testing.T) {
 	for _, tc := range []struct {
 		scenario string
@@ -123,8 +124,8 @@ func TestFindShowsSteps(t *testing.T) {
 		t.Run(tc.scenario, func(t *testing.T) {
 			h, _ := findLab(t, tc.scenario)
 			f := h.u.form
-			if f.FindSteps() != "" {
-				t.Fatal("steps shown before any Find")
+			if f.FindSteps() != "" || f.findSteps.Visible() {
+				t.Fatal("steps offered before any Find")
 			}
 			test.Tap(f.find)
 			waitFor(t, func() bool { return !f.find.Disabled() })
@@ -133,7 +134,7 @@ func TestFindShowsSteps(t *testing.T) {
 				t.Fatalf("found %v, want %v; status %q\n%s", got, tc.found, f.Status(), steps)
 			}
 			title, body, _ := strings.Cut(steps, "\n")
-			if !strings.Contains(title, adsim.Address) || !strings.Contains(body, "1. ") {
+			if !strings.Contains(title, adsim.Address) || !strings.HasPrefix(body, "1. ") {
 				t.Fatalf("steps title %q, body:\n%s", title, body)
 			}
 			for _, want := range tc.tried {
@@ -141,15 +142,23 @@ func TestFindShowsSteps(t *testing.T) {
 					t.Errorf("steps do not name %q:\n%s", want, body)
 				}
 			}
-			if open := f.findDetails.Items[0].Open; open == tc.found {
-				t.Errorf("steps open=%v after found=%v; want folded on success, open on failure", open, tc.found)
+			n := strings.Count(body, "\n") + 1
+			if !f.findSteps.Visible() || !strings.Contains(f.findSteps.Text, fmt.Sprintf("%d step", n)) {
+				t.Errorf("button %q (visible %v) should offer the %d steps", f.findSteps.Text, f.findSteps.Visible(), n)
 			}
-			if !tc.found && !strings.Contains(f.Status(), "steps tried") {
+			if failed := f.findSteps.Importance == widget.WarningImportance; failed == tc.found {
+				t.Errorf("steps button stands out %v after found=%v", failed, tc.found)
+			}
+			if !tc.found && !strings.Contains(f.Status(), "See what was tried") {
 				t.Errorf("failure status %q should point at the steps", f.Status())
+			}
+			test.Tap(f.findSteps)
+			if h.w.Canvas().Overlays().Top() == nil {
+				t.Error("the steps button opened nothing")
 			}
 			// Another profile's form starts without them.
 			h.u.NewProfile()
-			if f.FindSteps() != "" {
+			if f.FindSteps() != "" || f.findSteps.Visible() {
 				t.Error("the steps outlived the profile they were for")
 			}
 		})

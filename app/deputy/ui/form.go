@@ -24,8 +24,9 @@ type ProfileForm struct {
 	find        *widget.Button
 	findHint    *widget.Label
 	useAD       *widget.Check
-	findSteps   *widget.Label     // the steps of the last Find, in findDetails
-	findDetails *widget.Accordion // collapsed on success, open on failure
+	findSteps   *widget.Button // "Show the N steps…" of the last Find (OnFindSteps)
+	findTitle   string         // what the last Find's steps are about
+	findLines   []string       // the last Find's steps
 	auth        *widget.Select
 	user        *widget.Entry
 	password    *widget.Entry
@@ -71,8 +72,9 @@ type ProfileForm struct {
 	OnChanged func()
 	// OnSave and OnRevert are wired by the window.
 	OnSave, OnRevert func()
-	// OnImportCSV opens the file dialog; OnBrowseCA likewise; OnFind runs Autodiscover.
-	OnImportCSV, OnBrowseCA, OnFind func()
+	// OnImportCSV opens the file dialog; OnBrowseCA likewise; OnFind runs Autodiscover;
+	// OnFindSteps shows the last Find's steps (FindSteps).
+	OnImportCSV, OnBrowseCA, OnFind, OnFindSteps func()
 }
 
 // NewProfileForm builds an empty form.
@@ -106,11 +108,15 @@ func NewProfileForm() *ProfileForm {
 		f.updateURLPlaceholder()
 		f.edited(FieldURL)
 	})
-	f.findSteps = widget.NewLabel("")
-	f.findSteps.TextStyle.Monospace = true
-	f.findSteps.Wrapping = fyne.TextWrapBreak // URLs have no spaces to wrap at
-	f.findDetails = widget.NewAccordion(widget.NewAccordionItem("", f.findSteps))
-	f.findDetails.Hide()
+	// A button to a dialog, not the steps inline: long wrapped URLs in the form would
+	// change its row heights after layout.
+	f.findSteps = widget.NewButtonWithIcon("", theme.InfoIcon(), func() {
+		if f.OnFindSteps != nil {
+			f.OnFindSteps()
+		}
+	})
+	f.findSteps.Alignment = widget.ButtonAlignLeading
+	f.findSteps.Hide()
 
 	f.auth = widget.NewSelect(labels(authModes), func(string) { f.swapAuth(); f.edited("") })
 
@@ -195,7 +201,7 @@ func NewProfileForm() *ProfileForm {
 	f.head = []*widget.FormItem{
 		item(FieldName, f.name, ""),
 		{Text: "Environment", Widget: f.env},
-		item(FieldURL, container.NewVBox(urlRow, f.findHint, f.useAD, f.findDetails), ""),
+		item(FieldURL, container.NewVBox(urlRow, f.findHint, f.useAD, container.NewHBox(f.findSteps)), ""),
 		{Text: "Authentication", Widget: f.auth},
 	}
 	creds := []*widget.FormItem{
@@ -423,31 +429,34 @@ func (f *ProfileForm) Status() string { return f.status.Text }
 // SetURL fills the EWS URL (Autodiscover found it).
 func (f *ProfileForm) SetURL(u string) { f.url.SetText(u); f.edited(FieldURL) }
 
-// SetFindSteps shows the steps of the last Find under the URL, titled title (nil lines:
-// hides them). open unfolds them (a failure: the steps are the explanation).
-func (f *ProfileForm) SetFindSteps(title string, lines []string, open bool) {
+// SetFindSteps keeps the steps of the last Find, about title, behind a button under the
+// URL (nil lines: none). failed makes the button stand out: the steps are the explanation.
+func (f *ProfileForm) SetFindSteps(title string, lines []string, failed bool) {
+	f.findTitle, f.findLines = title, lines
+	defer f.form.Refresh() // the URL row changes height
 	if len(lines) == 0 {
-		f.findSteps.SetText("")
-		f.findDetails.Hide()
+		f.findSteps.Hide()
 		return
 	}
-	f.findDetails.Items[0].Title = title
-	f.findSteps.SetText(strings.Join(lines, "\n"))
-	if open {
-		f.findDetails.Open(0)
-	} else {
-		f.findDetails.Close(0)
+	n := fmt.Sprintf("%d steps", len(lines))
+	if len(lines) == 1 {
+		n = "1 step"
 	}
-	f.findDetails.Show()
-	f.findDetails.Refresh()
+	f.findSteps.Importance = widget.LowImportance
+	f.findSteps.SetText(fmt.Sprintf("How Autodiscover found it (%s)…", n))
+	if failed {
+		f.findSteps.Importance = widget.WarningImportance
+		f.findSteps.SetText(fmt.Sprintf("What Autodiscover tried (%s)…", n))
+	}
+	f.findSteps.Show()
 }
 
-// FindSteps is the title and text of the Find steps ("" when hidden).
+// FindSteps is the last Find's title and steps, one a line ("" when there are none).
 func (f *ProfileForm) FindSteps() string {
-	if !f.findDetails.Visible() {
+	if len(f.findLines) == 0 {
 		return ""
 	}
-	return f.findDetails.Items[0].Title + "\n" + f.findSteps.Text
+	return f.findTitle + "\n" + strings.Join(f.findLines, "\n")
 }
 
 // SetCAFile fills the CA file field (Browse…).

@@ -90,6 +90,7 @@ func New(w fyne.Window, env Env) *Window {
 	if env.Discover != nil {
 		u.form.SetFindAvailable(true, "")
 		u.form.OnFind = u.find
+		u.form.OnFindSteps = u.showFindSteps
 	}
 	u.diag = NewDiagnosticsView(func(s string) { fyne.CurrentApp().Clipboard().SetContent(s) })
 	u.diag.OnRun = u.Run
@@ -772,13 +773,13 @@ func (u *Window) find() {
 		fyne.Do(func() {
 			defer u.form.find.Enable() // last: an enabled Find means the answer is on screen
 			found := err == nil && res != nil && res.EWSURL != ""
-			u.form.SetFindSteps(findStepsTitle(addr, res, found), findStepLines(res), !found)
+			u.form.SetFindSteps(findStepsTitle(addr, found), findStepLines(res), !found)
 			if !found {
 				msg := "Autodiscover did not find the EWS URL"
 				if err != nil {
 					msg += ": " + err.Error()
 				}
-				u.form.SetStatus(msg+". The steps tried are under the EWS URL; enter the URL by hand (usually https://mail.<domain>/EWS/Exchange.asmx).", widget.DangerImportance)
+				u.form.SetStatus(msg+". See what was tried (button under the EWS URL), or enter the URL by hand (usually https://mail.<domain>/EWS/Exchange.asmx).", widget.DangerImportance)
 				return
 			}
 			u.form.SetURL(res.EWSURL)
@@ -799,19 +800,32 @@ func findStepLines(res *autodiscover.Result) []string {
 	return lines
 }
 
-func findStepsTitle(addr string, res *autodiscover.Result, found bool) string {
-	n := 0
-	if res != nil {
-		n = len(res.Steps)
-	}
-	steps := fmt.Sprintf("%d steps", n)
-	if n == 1 {
-		steps = "1 step"
-	}
+func findStepsTitle(addr string, found bool) string {
 	if found {
-		return fmt.Sprintf("How Autodiscover found it for %s (%s)", addr, steps)
+		return "How Autodiscover found the EWS URL for " + addr
 	}
-	return fmt.Sprintf("What Autodiscover tried for %s (%s)", addr, steps)
+	return "What Autodiscover tried for " + addr
+}
+
+// showFindSteps shows the last Find's steps, with Copy for a ticket or a colleague.
+func (u *Window) showFindSteps() {
+	all := u.form.FindSteps()
+	title, steps, _ := strings.Cut(all, "\n")
+	if steps == "" {
+		return
+	}
+	text := widget.NewLabel(steps)
+	text.TextStyle.Monospace = true
+	text.Wrapping = fyne.TextWrapBreak // URLs have no spaces to wrap at
+	scroll := container.NewVScroll(text)
+	scroll.SetMinSize(fyne.NewSize(820, 300))
+	var hide func()
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		fyne.CurrentApp().Clipboard().SetContent(all)
+	})
+	closeBtn := widget.NewButton("Close", func() { hide() })
+	closeBtn.Importance = widget.HighImportance
+	hide = modal(u.win.Canvas(), title, scroll, closeBtn, copyBtn)
 }
 
 // confirmHost asks, on the UI goroutine, before Autodiscover sends credentials to a host
