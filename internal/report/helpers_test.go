@@ -2,8 +2,11 @@ package report
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"deputy/internal/impersonation"
 	"deputy/internal/result"
 	"deputy/internal/setup"
 )
@@ -89,6 +92,28 @@ func bigResult(n int) *result.Result {
 		}
 		r.Mailboxes = append(r.Mailboxes, m)
 	}
+	r.Tally()
+	return r
+}
+
+// bigBothResult is bigResult(n) run with both protocols: each address also through Graph,
+// where 2 % fail (outside the app's scope): 200 blockers in 10,000, and half of the
+// addresses EWS fails are Graph's failures too, so every verdict but untested occurs.
+func bigBothResult(n int) *result.Result {
+	r := bigResult(n)
+	r.Profile.Environment, r.Profile.Protocol = result.EXO, impersonation.ProtocolBoth
+	for _, m := range r.Mailboxes[:n] {
+		g := result.Mailbox{Address: m.Address, Kind: m.Kind, Protocol: result.Graph, Status: result.Pass, Class: result.OK,
+			Read: result.Pass, Write: result.Pass, LatencyMs: 3, Attempts: 1}
+		if i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m.Address, "user"), "@contoso.com")); i%50 == 9 || i%100 == 7 {
+			g.Status, g.Class, g.Code, g.Read, g.Write = result.Fail, result.ImpersonationDenied, "ErrorAccessDenied", result.Fail, result.Skip
+			g.Message = "Access is denied. Check credentials and try again."
+			g.Remediation = "The app reaches mailboxes through RBAC for Applications, and " + m.Address + " is outside its management scope.\n" +
+				"Add-DistributionGroupMember -Identity '<scope group>' -Member '" + m.Address + "'"
+		}
+		r.Mailboxes = append(r.Mailboxes, g)
+	}
+	r.Migration = impersonation.Migrate(r.Mailboxes)
 	r.Tally()
 	return r
 }

@@ -31,28 +31,36 @@ func statusClass(s result.Status) string {
 
 // The mailbox tables are the bulk of a large report; rendering their rows directly (every
 // value through html.EscapeString) keeps 10,000 mailboxes well under a second.
-func failedRows(ms []result.Mailbox) template.HTML {
+// With Graph in the result (proto), a row says which protocol it is about.
+func failedRows(ms []result.Mailbox, proto bool) template.HTML {
 	var b strings.Builder
 	b.Grow(len(ms) * 400)
 	for i, m := range ms {
-		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td><td>%s</td><td><code>%s</code></td><td class=\"msg\">%s</td>"+
+		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td>%s<td>%s</td><td><code>%s</code></td><td class=\"msg\">%s</td>"+
 			"<td class=\"s-%s\">%s</td><td class=\"s-%s\">%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
-			i+1, esc(m.Address), esc(kindText(m.Kind)), esc(m.Code), esc(m.Message),
+			i+1, esc(m.Address), protoCell(m, proto), esc(kindText(m.Kind)), esc(m.Code), esc(m.Message),
 			statusClass(m.Read), esc(st(m.Read)), statusClass(m.Write), esc(st(m.Write)), m.LatencyMs, m.Attempts)
 	}
 	return template.HTML(b.String())
 }
 
-func passedRows(ms []result.Mailbox) template.HTML {
+func passedRows(ms []result.Mailbox, proto bool) template.HTML {
 	var b strings.Builder
 	b.Grow(len(ms) * 300)
 	for i, m := range ms {
-		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td><td>%s</td><td class=\"s-%s\">%s</td>"+
+		fmt.Fprintf(&b, "<tr><td class=\"num\">%d</td><td class=\"addr\">%s</td>%s<td>%s</td><td class=\"s-%s\">%s</td>"+
 			"<td class=\"s-%s\">%s</td><td class=\"s-%s\">%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
-			i+1, esc(m.Address), esc(kindText(m.Kind)), statusClass(m.Status), esc(statusText(m.Status)),
+			i+1, esc(m.Address), protoCell(m, proto), esc(kindText(m.Kind)), statusClass(m.Status), esc(statusText(m.Status)),
 			statusClass(m.Read), esc(st(m.Read)), statusClass(m.Write), esc(st(m.Write)), m.LatencyMs, m.Attempts)
 	}
 	return template.HTML(b.String())
+}
+
+func protoCell(m result.Mailbox, proto bool) string {
+	if !proto {
+		return ""
+	}
+	return "<td>" + protoText(m) + "</td>"
 }
 
 func esc(s string) string { return html.EscapeString(line(s)) }
@@ -87,6 +95,7 @@ main { max-width:1120px; margin:0 auto; padding:24px 28px 48px; }
 h1 { font-size:22px; margin:0 0 2px; font-weight:600; }
 h2 { font-size:17px; margin:34px 0 10px; padding-bottom:5px; border-bottom:1px solid var(--line); font-weight:600; }
 h3 { font-size:15px; margin:0; font-weight:600; }
+h3.part { margin:18px 0 8px; }
 .sub { color:var(--muted); margin:0 0 18px; }
 .summary { border:1px solid var(--line); border-left:8px solid var(--skip); border-radius:6px; padding:16px 20px; }
 .summary.pass { border-left-color:var(--pass); } .summary.warn { border-left-color:var(--warn); } .summary.fail { border-left-color:var(--fail); }
@@ -95,7 +104,10 @@ h3 { font-size:15px; margin:0; font-weight:600; }
 .counts { font-size:15px; margin:4px 0 12px; }
 .bar { display:flex; height:16px; border-radius:4px; overflow:hidden; background:#eaeef2; margin:0 0 6px; }
 .bar span { display:block; height:100%; }
-.bar .pass { background:var(--pass); } .bar .warn { background:#d4a72c; } .bar .fail { background:var(--fail); } .bar .skip { background:var(--skip); }
+.bar .pass, .legend .pass { background:var(--pass); } .bar .warn, .legend .warn { background:#d4a72c; } .bar .fail, .legend .fail { background:var(--fail); } .bar .skip, .legend .skip { background:var(--skip); }
+.bar .both-ready, .legend .both-ready { background:var(--pass); } .bar .graph-only, .legend .graph-only { background:#6fdd8b; }
+.bar .ews-only, .legend .ews-only { background:var(--fail); } .bar .neither, .legend .neither { background:#57606a; } .bar .untested, .legend .untested { background:#d0d7de; }
+.migline { font-size:15px; margin:0 0 4px; } .migcauses { margin:0 0 8px; color:#31373d; } .migcauses a { color:inherit; }
 .legend { font-size:12px; color:var(--muted); margin:0 0 14px; }
 .legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin:0 4px 0 12px; vertical-align:-1px; }
 .legend i:first-child { margin-left:0; }
@@ -112,7 +124,7 @@ ul.evidence li { overflow-wrap:anywhere; }
 pre, code { font-family:"Cascadia Mono", Consolas, "DejaVu Sans Mono", Menlo, monospace; font-size:12px; }
 pre { background:var(--code); border:1px solid var(--line); border-radius:4px; padding:8px 10px; margin:8px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; }
 .fix { font-size:11.5px; font-weight:700; color:var(--muted); margin:10px 0 0; letter-spacing:.05em; }
-.fix .for { font-weight:400; letter-spacing:0; }
+.fix .for { font-weight:400; letter-spacing:0; } .fix a { color:inherit; }
 p.why { margin:3px 0 0; }
 ul.attention { list-style:none; margin:0 0 14px; padding:0; }
 ul.attention li { margin:0 0 4px; }
@@ -125,6 +137,7 @@ td.msg { color:#31373d; overflow-wrap:anywhere; }
 tbody tr:nth-child(even) td { background:#fbfcfd; }
 .group { margin:0 0 22px; }
 .group h3 .n { color:var(--muted); font-weight:400; }
+.v-ews-only { color:var(--fail); font-weight:600; } .v-neither { color:#57606a; font-weight:600; } .v-graph-only { color:var(--pass); } .v-untested { color:var(--muted); }
 .s-pass { color:var(--pass); font-weight:600; } .s-warn { color:var(--warn); font-weight:600; } .s-fail { color:var(--fail); font-weight:600; } .s-skip { color:var(--muted); }
 .trace { margin:0 0 16px; break-inside:avoid-page; }
 footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px solid var(--line); padding-top:8px; }
@@ -143,26 +156,29 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
   /* Paper is narrow: fixed columns so long addresses and codes wrap instead of crushing the message. */
   table.failed { table-layout:fixed; font-size:8.5pt; }
   table.failed td.addr, table.failed code { white-space:normal; overflow-wrap:anywhere; }
-  .w-n { width:4%; } .w-addr { width:25%; } .w-kind { width:6%; } .w-code { width:19%; } .w-msg { width:24%; } .w-st { width:6.5%; } .w-ms { width:5%; } .w-tries { width:4%; }
+  .w-n { width:4%; } .w-proto { width:6%; } .w-addr { width:25%; } .w-kind { width:6%; } .w-code { width:19%; } .w-msg { width:24%; } .w-st { width:6.5%; } .w-ms { width:5%; } .w-tries { width:4%; }
 }
 </style>
 </head>
 <body>
 <main>
 <h1>{{.Title}}</h1>
-<p class="sub">Deputy proves that the service account can act as every mailbox through Exchange Web Services.{{if .Generated}} Report generated {{.Generated}}.{{end}}</p>
+<p class="sub">{{.Intro}}{{if .Generated}} Report generated {{.Generated}}.{{end}}</p>
 
 <section class="summary {{lower .Verdict}}" aria-label="Summary">
 <p class="verdict">{{.VerdictText}}</p>
 <p class="counts">{{.VerdictLine}} · {{.ChecksLine}}</p>
-{{- if .Total}}
-<div class="bar" role="img" aria-label="{{.Pass}} passed, {{.Warn}} warnings, {{.Fail}} failed, {{.Skip}} not tested">
-{{- if .Pass}}<span class="pass" style="width: {{.PassPct}}%"></span>{{end -}}
-{{- if .Warn}}<span class="warn" style="width: {{.WarnPct}}%"></span>{{end -}}
-{{- if .Fail}}<span class="fail" style="width: {{.FailPct}}%"></span>{{end -}}
-{{- if .Skip}}<span class="skip" style="width: {{.SkipPct}}%"></span>{{end -}}
+{{- with .Mig}}
+<p class="migline"><strong>Migration to Microsoft Graph:</strong> {{.Counts}}</p>
+{{- if .Causes}}
+<p class="migcauses">Why the blockers fail through Microsoft Graph: {{.Causes}} — the fixes are under <a href="#migration">“Migration to Microsoft Graph”</a>.</p>
+{{- end}}
+{{- end}}
+{{- if .Bar}}
+<div class="bar" role="img" aria-label="{{.BarLabel}}">
+{{- range .Bar}}{{if .N}}<span class="{{.Key}}" style="width: {{.Pct}}%"></span>{{end}}{{end -}}
 </div>
-<p class="legend"><i style="background:#1a7f37"></i>{{.Pass}} passed<i style="background:#d4a72c"></i>{{.Warn}} warnings<i style="background:#cf222e"></i>{{.Fail}} failed{{if .Skip}}<i style="background:#8c959f"></i>{{.Skip}} not tested{{end}}</p>
+<p class="legend">{{range .Bar}}<i class="{{.Key}}"></i>{{.Legend}}{{end}}</p>
 {{- end}}
 {{- if .Attention}}
 <ul class="attention">
@@ -202,52 +218,45 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 <p>No checks were run.</p>
 {{- end}}
 
-{{- if .Groups}}
-<h2>Mailboxes that failed</h2>
-{{- range .Groups}}
-<div class="group">
-<h3><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Title}} <span class="n">— {{len .Mailboxes}} mailbox{{if ne (len .Mailboxes) 1}}es{{end}}</span></h3>
-{{- if .Remediation}}
-<p class="fix">HOW TO FIX{{if gt (len .Mailboxes) 1}} <span class="for">— shown for {{.Example}}; the same for the others</span>{{end}}</p>
-{{- template "fix" .Fix}}
+{{- with .Mig}}
+<h2 id="migration">Migration to Microsoft Graph</h2>
+<p>EWS in Exchange Online ends on 1 April 2027. Of {{.Addresses}} addresses: {{.Counts}}.</p>
+{{- if .Blockers}}
+<h3 class="part">Blockers: {{.BlockerN}} address{{if ne .BlockerN 1}}es{{end}} work{{if eq .BlockerN 1}}s{{end}} through EWS today but not through Microsoft Graph</h3>
+{{- range .Blockers}}{{template "group" .}}{{end}}
+{{- else}}
+<p><span class="badge pass">PASS</span> No address depends on EWS alone: every address that works through EWS today also works through Microsoft Graph.</p>
 {{- end}}
-<table class="failed">
-<thead><tr><th class="w-n">#</th><th class="w-addr">Mailbox</th><th class="w-kind">Kind</th><th class="w-code">Server code</th><th class="w-msg">Message</th><th class="w-st">Read</th><th class="w-st">Write</th><th class="num w-ms">ms</th><th class="num w-tries">Tries</th></tr></thead>
+{{- if .Others}}
+<h3 class="part">Other addresses not ready on both ({{len .Others}})</h3>
+<p class="meta">Their fixes are under “Mailboxes that failed” below.</p>
+<table>
+<thead><tr><th>Mailbox</th><th>Kind</th><th>EWS today</th><th>Microsoft Graph</th><th>Verdict</th></tr></thead>
 <tbody>
-{{failedRows .Mailboxes}}
+{{- range .Others}}
+<tr><td class="addr">{{.Address}}</td><td>{{.Kind}}</td><td class="s-{{.EWSKey}}">{{.EWS}}</td><td class="s-{{.GraphKey}}">{{.Graph}}</td><td class="v-{{.VerdictKey}}">{{.Verdict}}</td></tr>
+{{- end}}
 </tbody>
 </table>
-</div>
 {{- end}}
+{{- if .Ready}}
+<p>{{.Ready}} address{{if ne .Ready 1}}es are{{else}} is{{end}} ready on both; listed under “Mailboxes that passed”.</p>
+{{- end}}
+{{- end}}
+
+{{- if .Groups}}
+<h2>Mailboxes that failed</h2>
+{{- range .Groups}}{{template "group" .}}{{end}}
 {{- end}}
 
 {{- if .Passed}}
-<h2>Mailboxes that passed{{if .Skip}} or were not tested{{end}} ({{len .Passed}})</h2>
+<h2>Mailboxes that passed{{if .Skip}} or were not tested{{end}} ({{len .Passed}}{{if .Both}} results, one per address and protocol{{end}})</h2>
 <table>
-<thead><tr><th>#</th><th>Mailbox</th><th>Kind</th><th>Status</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
+<thead><tr><th>#</th><th>Mailbox</th>{{if .HasGraph}}<th>Protocol</th>{{end}}<th>Kind</th><th>Status</th><th>Read</th><th>Write</th><th class="num">ms</th><th class="num">Tries</th></tr></thead>
 <tbody>
-{{passedRows .Passed}}
+{{passedRows .Passed .HasGraph}}
 </tbody>
 </table>
-{{- end}}
-
-{{- with .Migration}}
-<h2>Migration readiness: EWS and Microsoft Graph</h2>
-<p>EWS in Exchange Online shuts down on 1 April 2027. Per mailbox, which protocol works today:</p>
-<dl class="facts">
-<dt>Ready on both</dt><dd>{{.BothReady}}</dd><dt>EWS only</dt><dd>{{.EWSOnly}}</dd>
-<dt>Graph only</dt><dd>{{.GraphOnly}}</dd><dt>Neither</dt><dd>{{.Neither}}</dd>
-</dl>
-{{- if .Addresses}}
-<table>
-<thead><tr><th>Mailbox</th><th>EWS</th><th>Graph</th><th>Verdict</th></tr></thead>
-<tbody>
-{{- range .Addresses}}
-<tr><td class="addr">{{.Address}}</td><td>{{.EWS}}</td><td>{{.Graph}}</td><td>{{.Verdict}}</td></tr>
-{{- end}}
-</tbody>
-</table>
-{{- end}}
 {{- end}}
 
 {{- if .Script}}
@@ -272,6 +281,28 @@ footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px sol
 </main>
 </body>
 </html>
+{{- define "group"}}
+<div class="group">
+<h3><span class="badge {{lower .Status}}">{{status .Status}}</span> {{.Title}} <span class="n">— {{len .Mailboxes}} mailbox{{if ne (len .Mailboxes) 1}}es{{end}}</span></h3>
+{{- range .Fixes}}
+{{- if .Above}}
+<p class="fix">HOW TO FIX <span class="for">— {{if .For}}{{.For}}: {{end}}as under <a href="#migration">“Migration to Microsoft Graph”</a> above</span></p>
+{{- else}}
+<p class="fix">HOW TO FIX{{if .Note}} <span class="for">— {{.Note}}</span>{{end}}</p>
+{{- template "fix" .Fix}}
+{{- end}}
+{{- end}}
+{{- if .MoreFixes}}
+<p class="meta">{{.MoreFixes}} more mailbox{{if ne .MoreFixes 1}}es have{{else}} has{{end}} another fix: each mailbox's own is in the JSON report.</p>
+{{- end}}
+<table class="failed">
+<thead><tr><th class="w-n">#</th><th class="w-addr">Mailbox</th>{{if .ProtoCol}}<th class="w-proto">Protocol</th>{{end}}<th class="w-kind">Kind</th><th class="w-code">Server code</th><th class="w-msg">Message</th><th class="w-st">Read</th><th class="w-st">Write</th><th class="num w-ms">ms</th><th class="num w-tries">Tries</th></tr></thead>
+<tbody>
+{{failedRows .Mailboxes .ProtoCol}}
+</tbody>
+</table>
+</div>
+{{- end}}
 {{- define "fix"}}
 {{- range .}}
 {{- if .Code}}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
 
+	"deputy/internal/impersonation"
 	"deputy/internal/result"
 )
 
@@ -44,6 +45,25 @@ var (
 	colHead  = rgb{238, 241, 244}
 	colZebra = rgb{250, 251, 252}
 )
+
+// segColor is the colour of a summary bar segment (the same as the HTML's).
+func segColor(key string) rgb {
+	switch key {
+	case "pass", impersonation.VerdictBothReady:
+		return colPass
+	case "warn":
+		return colWarnB
+	case "fail", impersonation.VerdictEWSOnly:
+		return colFail
+	case impersonation.VerdictGraphOnly:
+		return rgb{111, 221, 139}
+	case impersonation.VerdictNeither:
+		return rgb{87, 96, 106}
+	case impersonation.VerdictUntested:
+		return rgb{208, 215, 222}
+	}
+	return colSkip
+}
 
 func statusColor(s result.Status) rgb {
 	switch s {
@@ -94,8 +114,8 @@ func PDF(w io.Writer, r *result.Result, o Options) error {
 
 	d.titlePage()
 	d.checks()
-	d.mailboxes()
 	d.migration()
+	d.mailboxes()
 	d.script()
 	d.traces()
 
@@ -224,7 +244,7 @@ func (d *pdfDoc) titlePage() {
 	d.CellFormat(contW, 5, "DEPUTY", "", 1, "L", false, 0, "")
 	d.font("B", 22)
 	d.color(colInk)
-	d.MultiCell(contW, 10, block("EWS impersonation report"), "", "L", false)
+	d.MultiCell(contW, 10, block(v.Heading), "", "L", false)
 	if name := d.v.Facts; len(name) > 0 && name[0].K == "Profile" {
 		d.font("", 13)
 		d.color(colMuted)
@@ -247,48 +267,69 @@ func (d *pdfDoc) titlePage() {
 	d.MultiCell(contW, 6, block(v.VerdictLine+" · "+v.ChecksLine), "", "L", false)
 	d.Ln(2)
 
-	if v.Total > 0 {
+	if v.Mig != nil {
+		d.font("B", 11.5)
+		lw := d.GetStringWidth("Migration to Microsoft Graph: ") + 1
+		d.CellFormat(lw, 6, "Migration to Microsoft Graph:", "", 0, "L", false, 0, "")
+		d.font("", 11.5)
+		d.MultiCell(contW-lw, 6, block(v.Mig.Counts), "", "L", false)
+		if v.Mig.Causes != "" {
+			d.font("", 9.5)
+			d.MultiCell(contW, 5, block("Why the blockers fail through Microsoft Graph: "+v.Mig.Causes+" — the fixes are under “Migration to Microsoft Graph”."), "", "L", false)
+		}
+		d.Ln(1)
+	}
+	if len(v.Bar) > 0 {
 		y = d.GetY()
 		d.fill(colHead)
 		d.Rect(margin, y, contW, 6, "F")
 		x := margin
-		for _, seg := range []struct {
-			n int
-			c rgb
-		}{{v.Pass, colPass}, {v.Warn, colWarnB}, {v.Fail, colFail}, {v.Skip, colSkip}} {
-			if seg.n == 0 {
+		for _, s := range v.Bar {
+			if s.N == 0 {
 				continue
 			}
-			w := contW * float64(seg.n) / float64(v.Total)
-			d.fill(seg.c)
+			w := contW * s.Frac
+			d.fill(segColor(s.Key))
 			d.Rect(x, y, w, 6, "F")
 			x += w
 		}
 		d.SetY(y + 8)
 		d.font("", 9)
-		d.color(colMuted)
-		legend := fmt.Sprintf("%d passed   %d warnings   %d failed", v.Pass, v.Warn, v.Fail)
-		if v.Skip > 0 {
-			legend += fmt.Sprintf("   %d not tested", v.Skip)
+		// The legend: a swatch before each label.
+		for _, s := range v.Bar {
+			if d.GetX() > pageW-margin-40 {
+				d.Ln(5)
+			}
+			x, y := d.GetXY()
+			d.fill(segColor(s.Key))
+			d.Rect(x, y+1.5, 2.6, 2.6, "F")
+			d.SetX(x + 3.6)
+			d.color(colMuted)
+			d.CellFormat(d.GetStringWidth(s.Legend)+6, 5, s.Legend, "", 0, "L", false, 0, "")
 		}
-		d.CellFormat(contW, 5, legend, "", 1, "L", false, 0, "")
+		d.Ln(5)
 	}
 	d.Ln(5)
 
-	// Facts.
+	// Facts: set tighter when there are many (Exchange Online adds tenant, app, protocol),
+	// so the causes still fit on the first page.
+	lh := 5.5
+	if len(v.Facts) > 10 {
+		lh = 4.8
+	}
 	for _, f := range v.Facts {
 		d.font("", 9.5)
 		d.color(colMuted)
-		d.CellFormat(40, 5.5, f.K, "", 0, "L", false, 0, "")
+		d.CellFormat(40, lh, f.K, "", 0, "L", false, 0, "")
 		d.color(colInk)
-		d.MultiCell(contW-40, 5.5, block(f.V), "", "L", false)
+		d.MultiCell(contW-40, lh, block(f.V), "", "L", false)
 	}
 	if v.Generated != "" {
 		d.font("", 9.5)
 		d.color(colMuted)
-		d.CellFormat(40, 5.5, "Report generated", "", 0, "L", false, 0, "")
+		d.CellFormat(40, lh, "Report generated", "", 0, "L", false, 0, "")
 		d.color(colInk)
-		d.CellFormat(contW-40, 5.5, v.Generated, "", 1, "L", false, 0, "")
+		d.CellFormat(contW-40, lh, v.Generated, "", 1, "L", false, 0, "")
 	}
 
 	// Checks at a glance.
@@ -296,7 +337,25 @@ func (d *pdfDoc) titlePage() {
 	d.font("B", 12)
 	d.color(colInk)
 	d.CellFormat(contW, 7, "Checks at a glance", "", 1, "L", false, 0, "")
-	for _, c := range v.Checks {
+	// When every check and the causes do not fit (a run of both protocols has twice the
+	// checks), the checks that passed or were skipped give way: what failed matters more
+	// on the first page, and the full list follows.
+	checks, others := v.Checks, 0
+	causes := 0.0
+	if len(v.Groups) > 0 {
+		causes = 11 + 6*float64(min(len(v.Groups), 4))
+	}
+	if d.GetY()+6*float64(len(checks))+causes > pageH-bottom {
+		checks = nil
+		for _, c := range v.Checks {
+			if c.Status == result.Fail || c.Status == result.Warn {
+				checks = append(checks, c)
+			} else {
+				others++
+			}
+		}
+	}
+	for _, c := range checks {
 		if d.GetY() > pageH-bottom-8 {
 			break // the full list follows on the next pages
 		}
@@ -315,6 +374,12 @@ func (d *pdfDoc) titlePage() {
 		d.color(colMuted)
 		rest := contW - 15 - tw
 		d.CellFormat(rest, 6, d.fit(c.Summary, rest), "", 1, "L", false, 0, "")
+		d.color(colInk)
+	}
+	if others > 0 {
+		d.font("", 9.5)
+		d.color(colMuted)
+		d.CellFormat(contW, 6, fmt.Sprintf("… and %s: see “Checks”.", plural(others, "more check passed or was skipped", "more checks passed or were skipped")), "", 1, "L", false, 0, "")
 		d.color(colInk)
 	}
 	if len(v.Groups) > 0 && d.GetY() < pageH-bottom-20 {
@@ -508,77 +573,159 @@ func kindText(k string) string {
 	return k
 }
 
+// group writes one cause: its title, its fixes (or where they are), its mailboxes.
+func (d *pdfDoc) group(g group) {
+	if d.GetY() > pageH-bottom-40 {
+		d.AddPage()
+	}
+	d.badge(g.Status, 7)
+	d.font("B", 11)
+	d.MultiCell(contW-15, 7, block(fmt.Sprintf("%s — %s", g.Title, plural(len(g.Mailboxes), "mailbox", "mailboxes"))), "", "L", false)
+	for _, f := range g.Fixes {
+		if f.Above {
+			d.font("B", 8)
+			d.color(colMuted)
+			lw := d.GetStringWidth("HOW TO FIX") + 2
+			d.CellFormat(lw, 5, "HOW TO FIX", "", 0, "L", false, 0, "")
+			d.font("", 8)
+			note := "as under “Migration to Microsoft Graph” above"
+			if f.For != "" {
+				note = line(f.For) + ": " + note
+			}
+			d.MultiCell(contW-lw, 5, block("— "+note), "", "L", false)
+			d.color(colInk)
+			continue
+		}
+		d.fix(f.Fix, line(f.Note), contW)
+		d.Ln(2)
+	}
+	if g.MoreFixes > 0 {
+		d.font("", 8.5)
+		d.color(colMuted)
+		d.MultiCell(contW, 4.5, plural(g.MoreFixes, "more mailbox has", "more mailboxes have")+" another fix: each mailbox's own is in the JSON report.", "", "L", false)
+		d.color(colInk)
+	}
+	d.Ln(1)
+	cols := []column{{"#", 10, "R"}, {"Mailbox", 60, "L"}, {"Kind", 12, "L"}, {"Server code", 40, "L"}, {"Message", 46, "L"}, {"ms", 12, "R"}}
+	if g.ProtoCol {
+		cols = []column{{"#", 8, "R"}, {"Mailbox", 54, "L"}, {"Protocol", 13, "L"}, {"Kind", 10, "L"}, {"Server code", 44, "L"}, {"Message", 41, "L"}, {"ms", 10, "R"}}
+	}
+	d.startTable(cols)
+	for i, m := range g.Mailboxes {
+		cells := []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), m.Code, m.Message, strconv.FormatInt(m.LatencyMs, 10)}
+		if g.ProtoCol {
+			cells = append(cells[:2], append([]string{protoText(m)}, cells[2:]...)...)
+		}
+		d.row(i, cells, nil)
+	}
+	d.table = nil
+	d.Ln(5)
+}
+
 func (d *pdfDoc) mailboxes() {
 	v := d.v
 	if len(v.Groups) > 0 {
 		d.AddPage()
 		d.heading("Mailboxes that failed")
 		for _, g := range v.Groups {
-			if d.GetY() > pageH-bottom-40 {
-				d.AddPage()
-			}
-			d.badge(g.Status, 7)
-			d.font("B", 11)
-			d.CellFormat(contW-15, 7, d.fit(fmt.Sprintf("%s — %s", g.Title, plural(len(g.Mailboxes), "mailbox", "mailboxes")), contW-15), "", 1, "L", false, 0, "")
-			if g.Remediation != "" {
-				note := ""
-				if len(g.Mailboxes) > 1 {
-					note = "shown for " + line(g.Example) + "; the same for the others"
-				}
-				d.fix(g.Fix, note, contW)
-				d.Ln(2)
-			}
-			d.startTable([]column{{"#", 10, "R"}, {"Mailbox", 60, "L"}, {"Kind", 12, "L"}, {"Server code", 40, "L"}, {"Message", 46, "L"}, {"ms", 12, "R"}})
-			for i, m := range g.Mailboxes {
-				d.row(i, []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), m.Code, m.Message, strconv.FormatInt(m.LatencyMs, 10)}, nil)
-			}
-			d.table = nil
-			d.Ln(5)
+			d.group(g)
 		}
 	}
 	if len(v.Passed) > 0 {
 		if len(v.Groups) == 0 {
 			d.AddPage()
 		}
-		title := fmt.Sprintf("Mailboxes that passed (%d)", len(v.Passed))
+		n := strconv.Itoa(len(v.Passed))
+		if v.Both {
+			n += " results, one per address and protocol"
+		}
+		title := "Mailboxes that passed (" + n + ")"
 		if v.Skip > 0 {
-			title = fmt.Sprintf("Mailboxes that passed or were not tested (%d)", len(v.Passed))
+			title = "Mailboxes that passed or were not tested (" + n + ")"
 		}
 		d.heading(title)
-		d.startTable([]column{{"#", 12, "R"}, {"Mailbox", 86, "L"}, {"Kind", 14, "L"}, {"Status", 16, "L"}, {"Read", 14, "L"}, {"Write", 14, "L"}, {"ms", 14, "R"}, {"Tries", 10, "R"}})
+		cols := []column{{"#", 12, "R"}, {"Mailbox", 86, "L"}, {"Kind", 14, "L"}, {"Status", 16, "L"}, {"Read", 14, "L"}, {"Write", 14, "L"}, {"ms", 14, "R"}, {"Tries", 10, "R"}}
+		if v.HasGraph {
+			cols = []column{{"#", 12, "R"}, {"Mailbox", 72, "L"}, {"Protocol", 14, "L"}, {"Kind", 14, "L"}, {"Status", 16, "L"}, {"Read", 14, "L"}, {"Write", 14, "L"}, {"ms", 14, "R"}, {"Tries", 10, "R"}}
+		}
+		d.startTable(cols)
 		for i, m := range v.Passed {
-			d.row(i, []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), statusText(m.Status), st(m.Read), st(m.Write),
-				strconv.FormatInt(m.LatencyMs, 10), strconv.Itoa(m.Attempts)},
-				map[int]rgb{3: statusColor(m.Status), 4: statusColor(m.Read), 5: statusColor(m.Write)})
+			cells := []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), statusText(m.Status), st(m.Read), st(m.Write),
+				strconv.FormatInt(m.LatencyMs, 10), strconv.Itoa(m.Attempts)}
+			colors := map[int]rgb{3: statusColor(m.Status), 4: statusColor(m.Read), 5: statusColor(m.Write)}
+			if v.HasGraph {
+				cells = append(cells[:2], append([]string{protoText(m)}, cells[2:]...)...)
+				colors = map[int]rgb{4: statusColor(m.Status), 5: statusColor(m.Read), 6: statusColor(m.Write)}
+			}
+			d.row(i, cells, colors)
 		}
 		d.table = nil
 	}
 }
 
+// migration writes the migration section (protocol both): the blockers by Graph cause
+// with their fixes, then the other addresses not ready on both.
 func (d *pdfDoc) migration() {
-	m := d.v.Migration
+	m := d.v.Mig
 	if m == nil {
 		return
 	}
 	d.AddPage()
-	d.heading("Migration readiness: EWS and Microsoft Graph")
+	d.heading("Migration to Microsoft Graph")
 	d.font("", 9.5)
-	d.MultiCell(contW, 5, "EWS in Exchange Online shuts down on 1 April 2027. Per mailbox, which protocol works today:", "", "L", false)
-	d.Ln(1)
-	for _, f := range []kv{{"Ready on both", strconv.Itoa(m.BothReady)}, {"EWS only", strconv.Itoa(m.EWSOnly)}, {"Graph only", strconv.Itoa(m.GraphOnly)}, {"Neither", strconv.Itoa(m.Neither)}} {
-		d.color(colMuted)
-		d.CellFormat(40, 5.5, f.K, "", 0, "L", false, 0, "")
-		d.color(colInk)
-		d.CellFormat(40, 5.5, f.V, "", 1, "L", false, 0, "")
-	}
+	d.MultiCell(contW, 5, block(fmt.Sprintf("EWS in Exchange Online ends on 1 April 2027. Of %d addresses: %s.", m.Addresses, m.Counts)), "", "L", false)
 	d.Ln(3)
-	if len(m.Addresses) > 0 {
-		d.startTable([]column{{"Mailbox", 90, "L"}, {"EWS", 30, "L"}, {"Graph", 30, "L"}, {"Verdict", 30, "L"}})
-		for i, a := range m.Addresses {
-			d.row(i, []string{a.Address, string(a.EWS), string(a.Graph), a.Verdict}, nil)
+	if len(m.Blockers) > 0 {
+		d.font("B", 11.5)
+		d.MultiCell(contW, 6, block(fmt.Sprintf("Blockers: %s through EWS today but not through Microsoft Graph", plural(m.BlockerN, "address works", "addresses work"))), "", "L", false)
+		d.Ln(2)
+		for _, g := range m.Blockers {
+			d.group(g)
+		}
+	} else {
+		d.badge(result.Pass, 6)
+		d.font("", 9.5)
+		d.MultiCell(contW-15, 6, "No address depends on EWS alone: every address that works through EWS today also works through Microsoft Graph.", "", "L", false)
+		d.Ln(3)
+	}
+	if len(m.Others) > 0 {
+		if d.GetY() > pageH-bottom-30 {
+			d.AddPage()
+		}
+		d.font("B", 11.5)
+		d.color(colInk)
+		d.CellFormat(contW, 6, fmt.Sprintf("Other addresses not ready on both (%d)", len(m.Others)), "", 1, "L", false, 0, "")
+		d.font("", 8.5)
+		d.color(colMuted)
+		d.CellFormat(contW, 5, "Their fixes are under “Mailboxes that failed”.", "", 1, "L", false, 0, "")
+		d.color(colInk)
+		d.startTable([]column{{"Mailbox", 58, "L"}, {"Kind", 10, "L"}, {"EWS today", 44, "L"}, {"Microsoft Graph", 44, "L"}, {"Verdict", 24, "L"}})
+		for i, a := range m.Others {
+			d.row(i, []string{a.Address, a.Kind, a.EWS, a.Graph, a.Verdict},
+				map[int]rgb{2: keyColor(a.EWSKey), 3: keyColor(a.GraphKey), 4: keyColor(a.VerdictKey)})
 		}
 		d.table = nil
+		d.Ln(3)
 	}
+	if m.Ready > 0 {
+		d.font("", 9.5)
+		d.color(colInk)
+		d.MultiCell(contW, 5, plural(m.Ready, "address is", "addresses are")+" ready on both; listed under “Mailboxes that passed”.", "", "L", false)
+	}
+}
+
+// keyColor colours a migration table cell by its status or verdict key (text, not bars:
+// the pale greys of the bar are too faint for text).
+func keyColor(key string) rgb {
+	switch key {
+	case "pass", impersonation.VerdictGraphOnly, impersonation.VerdictBothReady:
+		return colPass
+	case "fail", impersonation.VerdictEWSOnly:
+		return colFail
+	case impersonation.VerdictNeither:
+		return rgb{87, 96, 106}
+	}
+	return colMuted
 }
 
 func (d *pdfDoc) script() {

@@ -346,6 +346,27 @@ func TestHTML10k(t *testing.T) {
 	}
 }
 
+func TestHTML10kBoth(t *testing.T) {
+	r := bigBothResult(10000)
+	if mg := r.Migration; mg.EWSOnly != 200 || mg.Neither != 100 || mg.GraphOnly != 100 || mg.BothReady != 9600 {
+		t.Fatalf("fixture: %s", mg.Counts())
+	}
+	var b bytes.Buffer
+	if err := HTML(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	doc := b.String()
+	if err := wellFormed(doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"10000 addresses, each tested through EWS and Microsoft Graph", r.Migration.Counts(),
+		"Blockers: 200 addresses work through EWS today but not through Microsoft Graph", "Other addresses not ready on both (200)"} {
+		if !strings.Contains(doc, w) {
+			t.Errorf("lacks %q", w)
+		}
+	}
+}
+
 func TestJSON(t *testing.T) {
 	r := demoResult()
 	r.Traces[0].Request = "GET / HTTP/1.1\nAuthorization: Basic c3ZjOlN1cDNy\n"
@@ -462,8 +483,12 @@ func TestLeakScan(t *testing.T) {
 	}
 }
 
-func BenchmarkHTML10k(b *testing.B) {
-	r := bigResult(10000)
+func BenchmarkHTML10k(b *testing.B)     { benchHTML(b, bigResult(10000)) }
+func BenchmarkHTML10kBoth(b *testing.B) { benchHTML(b, bigBothResult(10000)) }
+func BenchmarkPDF10k(b *testing.B)      { benchPDF(b, bigResult(10000)) }
+func BenchmarkPDF10kBoth(b *testing.B)  { benchPDF(b, bigBothResult(10000)) }
+
+func benchHTML(b *testing.B, r *result.Result) {
 	var buf bytes.Buffer
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -476,8 +501,7 @@ func BenchmarkHTML10k(b *testing.B) {
 	b.ReportMetric(float64(buf.Len())/1e6, "MB")
 }
 
-func BenchmarkPDF10k(b *testing.B) {
-	r := bigResult(10000)
+func benchPDF(b *testing.B, r *result.Result) {
 	var buf bytes.Buffer
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -500,6 +524,10 @@ func TestParagraphs(t *testing.T) {
 		{"[a, b] one.\r\n\r\nGet-A\r\n\r\n$dn = 1\n\n[c, d] two.", []para{{false, "[a, b] one."}, {true, "Get-A\n\n$dn = 1"}, {false, "[c, d] two."}}},
 		{"Switch the scheme: Set-WebServicesVirtualDirectory -X $true", []para{{false, "Switch the scheme: Set-WebServicesVirtualDirectory -X $true"}}},
 		{"Get-Recipient -Identity 'x'\n    | Format-List", []para{{true, "Get-Recipient -Identity 'x'\n    | Format-List"}}},
+		// Commands right under their sentence (no blank line), prose after them.
+		{"Out of scope.\nConnect-ExchangeOnline\nNew-X -A 'b'   # once\nWarning: consent overrides scope.", []para{{false, "Out of scope."}, {true, "Connect-ExchangeOnline\nNew-X -A 'b'   # once"}, {false, "Warning: consent overrides scope."}}},
+		// An indented line continues prose too when no command precedes it.
+		{"Line one\n  continues.", []para{{false, "Line one\n  continues."}}},
 	}
 	for _, tt := range tests {
 		if got := paragraphs(tt.in); fmt.Sprint(got) != fmt.Sprint(tt.want) {

@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
+	"deputy/internal/impersonation"
 	"deputy/internal/result"
 	"deputy/internal/setup"
 )
@@ -34,29 +36,42 @@ type kv struct{ K, V string }
 // say the same thing in the same order.
 type view struct {
 	Title       string
+	Heading     string // the title without the profile name
+	Intro       string // what the report proves, for the protocol(s) tested
+	Protocol    string // impersonation.ProtocolEWS, ProtocolGraph or ProtocolBoth
+	Both        bool   // Protocol is both: an address has a result per protocol
+	HasGraph    bool   // Graph rows: the mailbox tables get a Protocol column
 	Verdict     result.Status
 	VerdictText string
 	VerdictLine string
 	Cancelled   bool
 	Facts       []kv
-	Total       int
+	Total       int // distinct addresses (with both protocols, each has two results)
+	Results     int // mailbox results
 	Pass, Warn  int
 	Fail, Skip  int
-	PassPct     string
-	WarnPct     string
-	FailPct     string
-	SkipPct     string
+	Bar         []seg  // the summary's bar: pass/warn/fail/skip, or the migration verdicts
+	BarLabel    string // the bar in words (for screen readers)
 	ChecksLine  string
 	Attention   []attention
 	MoreCauses  int // causes beyond the ones Attention lists
 	Checks      []checkView
 	Groups      []group
 	Passed      []result.Mailbox
-	Migration   *result.Migration
+	Mig         *migView
 	Script      string
 	Traces      []result.Trace
 	Generated   string
 	Footer      string
+}
+
+// seg is one segment of the summary bar; Key is also its CSS class.
+type seg struct {
+	Key    string
+	N      int
+	Pct    string  // of the bar, for CSS
+	Frac   float64 // of the bar, for the PDF
+	Legend string
 }
 
 type checkView struct {
@@ -80,15 +95,46 @@ type attention struct {
 	Text   string
 }
 
-// group is the failing (or warning) mailboxes of one class.
+// group is the failing (or warning) mailboxes of one protocol and class.
 type group struct {
-	Class       result.Class
-	Title       string
-	Status      result.Status
-	Remediation string // the first mailbox's (the others differ only in the address)
-	Fix         []para
-	Example     string // whose remediation it is
-	Mailboxes   []result.Mailbox
+	Protocol  string
+	Class     result.Class
+	Title     string
+	Cause     string // the title without the protocol
+	Status    result.Status
+	Fixes     []fix // each distinct remediation once (they usually differ only in the address)
+	MoreFixes int   // mailboxes whose (further) distinct fixes are not shown
+	ProtoCol  bool  // the table has a Protocol column
+	Mailboxes []result.Mailbox
+}
+
+// fix is one distinct remediation of a group and whose it is.
+type fix struct {
+	Fix   []para
+	Note  string // "shown for X; the same for the others", "for X and Y", …
+	For   string // whose fix it is when a group has several ("" when it has one)
+	Above bool   // already shown with the migration blockers: the report points there
+	key   string
+	addrs []string
+}
+
+// migView is the migration section (protocol both): the blockers with their Graph fix
+// first, then the other addresses not ready on both.
+type migView struct {
+	Counts    string // (*result.Migration).Counts()
+	Addresses int
+	Blockers  []group // ews-only addresses, by Graph cause; the rows are their Graph results
+	BlockerN  int
+	Causes    string   // the blockers' Graph causes in one line, for the summary
+	Others    []migRow // neither, untested, graph-only (in that order)
+	Ready     int
+}
+
+type migRow struct {
+	Address, Kind       string
+	EWS, Graph          string
+	EWSKey, GraphKey    string // status CSS class
+	Verdict, VerdictKey string
 }
 
 func statusText(s result.Status) string {
@@ -164,27 +210,213 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// protocolOf is what the result covers: its rows say, the profile speaks for a run that
+// produced none (or was cancelled before one protocol ran).
+func protocolOf(r *result.Result) string {
+	var ews, graph bool
+	for _, m := range r.Mailboxes {
+		if m.Protocol == result.Graph {
+			graph = true
+		} else {
+			ews = true
+		}
+	}
+	switch p := strings.ToLower(r.Profile.Protocol); {
+	case ews && graph, p == impersonation.ProtocolBoth:
+		return impersonation.ProtocolBoth
+	case graph, p == impersonation.ProtocolGraph:
+		if ews {
+			return impersonation.ProtocolBoth
+		}
+		return impersonation.ProtocolGraph
+	}
+	return impersonation.ProtocolEWS
+}
+
+func protocolName(p string) string {
+	switch p {
+	case impersonation.ProtocolEWS:
+		return "EWS"
+	case impersonation.ProtocolGraph:
+		return "Microsoft Graph"
+	case impersonation.ProtocolBoth:
+		return "EWS and Microsoft Graph"
+	}
+	return strings.ToUpper(p)
+}
+
+// protoText is a mailbox row's Protocol cell.
+func protoText(m result.Mailbox) string {
+	if m.Protocol == result.Graph {
+		return "Graph"
+	}
+	return "EWS"
+}
+
+type tally struct{ n, pass, warn, fail, skip int }
+
+func (t *tally) add(s result.Status) {
+	t.n++
+	switch s {
+	case result.Pass:
+		t.pass++
+	case result.Warn:
+		t.warn++
+	case result.Fail:
+		t.fail++
+	default:
+		t.skip++
+	}
+}
+
+// words is "12 of 17 mailboxes passed · 2 warnings · 3 failed" (what is empty left out;
+// "of" may be "").
+func (t tally) words(of string, sep string) string {
+	parts := []string{strings.Replace(fmt.Sprintf("%d of %d %s passed", t.pass, t.n, of), "  ", " ", 1)}
+	if t.warn > 0 {
+		parts = append(parts, plural(t.warn, "warning", "warnings"))
+	}
+	if t.fail > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", t.fail))
+	}
+	if t.skip > 0 {
+		parts = append(parts, fmt.Sprintf("%d not tested", t.skip))
+	}
+	return strings.Join(parts, sep)
+}
+
+func lowerFirst(s string) string {
+	r := []rune(s)
+	if len(r) > 1 && unicode.IsUpper(r[0]) && unicode.IsLower(r[1]) {
+		r[0] = unicode.ToLower(r[0])
+	}
+	return string(r)
+}
+
+// groupTitle names a cause; with Graph in the result, every title says its protocol, and
+// Graph's own words replace EWS's where the cause reads differently there.
+func groupTitle(m result.Mailbox, labelled bool) (title, cause string) {
+	t := setup.ClassTitle(m.Class)
+	if m.Protocol == result.Graph {
+		switch m.Class {
+		case result.ImpersonationDenied:
+			t = "outside the app's scope"
+		case result.NoMailbox:
+			t = "no Exchange Online mailbox (on-premises, unlicensed or guest)"
+		}
+		return "Microsoft Graph: " + lowerFirst(t), lowerFirst(t)
+	}
+	if labelled {
+		return "EWS: " + lowerFirst(t), lowerFirst(t)
+	}
+	return t, t
+}
+
+// newGroup starts the group of m's protocol and class.
+func newGroup(m result.Mailbox, labelled bool) *group {
+	g := &group{Protocol: protoText(m), Class: m.Class, Status: m.Status, ProtoCol: labelled}
+	g.Title, g.Cause = groupTitle(m, labelled)
+	return g
+}
+
+// maxFixes bounds the distinct fixes a group shows; the rest are counted.
+const maxFixes = 5
+
+// fixesOf collects a group's distinct remediations: most differ only in the address,
+// but one cause can have several fixes (Graph's access denied by an RBAC scope or by an
+// Application Access Policy), and each must sit next to the mailboxes it is for.
+func fixesOf(ms []result.Mailbox) (fixes []fix, more int) {
+	at := map[string]int{}
+	for _, m := range ms {
+		if strings.TrimSpace(m.Remediation) == "" {
+			continue
+		}
+		k := m.Protocol + "\x00" + strings.ReplaceAll(strings.ToLower(m.Remediation), strings.ToLower(m.Address), "\x00")
+		i, ok := at[k]
+		if !ok {
+			if len(fixes) == maxFixes {
+				more++
+				continue
+			}
+			i = len(fixes)
+			at[k] = i
+			fixes = append(fixes, fix{Fix: paragraphs(m.Remediation), key: k})
+		}
+		fixes[i].addrs = append(fixes[i].addrs, m.Address)
+	}
+	for i := range fixes {
+		only := len(fixes) == 1 && more == 0
+		fixes[i].Note = fixNote(fixes[i].addrs, only, len(ms))
+		if !only {
+			fixes[i].For = fixes[i].Note
+		}
+	}
+	return fixes, more
+}
+
+// fixNote says whose fix is shown: the only fix of a group is "shown for" its first
+// mailbox; one of several names its mailboxes.
+func fixNote(addrs []string, only bool, groupSize int) string {
+	switch {
+	case only && groupSize > 1:
+		return "shown for " + addrs[0] + "; the same for the others"
+	case only:
+		return ""
+	case len(addrs) == 1:
+		return "for " + addrs[0]
+	case len(addrs) <= 3:
+		return "for " + strings.Join(addrs[:len(addrs)-1], ", ") + " and " + addrs[len(addrs)-1]
+	}
+	return fmt.Sprintf("shown for %s; the same for %s, %s and %d more", addrs[0], addrs[1], addrs[2], len(addrs)-3)
+}
+
+// summaryCheck: a check that sums up the per-mailbox results the groups list in full.
+func summaryCheck(id string) bool {
+	switch id {
+	case result.CheckImpersonation, result.CheckWrite, result.CheckRooms,
+		impersonation.CheckGraphImpersonation, impersonation.CheckGraphWrite, impersonation.CheckGraphRooms:
+		return true
+	}
+	return false
+}
+
 func newView(r *result.Result, o Options) *view {
-	v := &view{Title: "EWS impersonation report", Verdict: r.Verdict, Cancelled: r.Cancelled, Script: strings.TrimSpace(o.Script)}
+	v := &view{Verdict: r.Verdict, Cancelled: r.Cancelled, Script: strings.TrimSpace(o.Script), Protocol: protocolOf(r)}
+	v.HasGraph = v.Protocol != impersonation.ProtocolEWS
+	v.Both = v.Protocol == impersonation.ProtocolBoth
+	switch v.Protocol {
+	case impersonation.ProtocolGraph:
+		v.Heading = "Microsoft Graph readiness report"
+		v.Intro = "Deputy proves that the app can reach every mailbox's calendar through Microsoft Graph."
+	case impersonation.ProtocolBoth:
+		v.Heading = "EWS to Microsoft Graph migration report"
+		v.Intro = "Deputy tests every mailbox through Exchange Web Services and through Microsoft Graph, and shows which will keep working after EWS in Exchange Online ends on 1 April 2027."
+	default:
+		v.Heading = "EWS impersonation report"
+		v.Intro = "Deputy proves that the service account can act as every mailbox through Exchange Web Services."
+	}
+	v.Title = v.Heading
 	if r.Profile.Name != "" {
 		v.Title += " — " + r.Profile.Name
 	}
 	// Count from the mailboxes themselves: a hand-edited or partial summary must not make
 	// the bar disagree with the table below it.
+	var all, ews, graph tally
+	addrs := map[string]bool{}
 	for _, m := range r.Mailboxes {
-		switch m.Status {
-		case result.Pass:
-			v.Pass++
-		case result.Warn:
-			v.Warn++
-		case result.Fail:
-			v.Fail++
-		default:
-			v.Skip++
+		all.add(m.Status)
+		if m.Protocol == result.Graph {
+			graph.add(m.Status)
+		} else {
+			ews.add(m.Status)
 		}
+		addrs[strings.ToLower(m.Address)] = true
 	}
-	v.Total = len(r.Mailboxes)
-	v.PassPct, v.WarnPct, v.FailPct, v.SkipPct = pct(v.Pass, v.Total), pct(v.Warn, v.Total), pct(v.Fail, v.Total), pct(v.Skip, v.Total)
+	v.Pass, v.Warn, v.Fail, v.Skip, v.Results = all.pass, all.warn, all.fail, all.skip, all.n
+	v.Total = all.n
+	if v.Both {
+		v.Total = len(addrs) // each address has a result per protocol: count it once
+	}
 
 	switch r.Verdict {
 	case result.Pass:
@@ -199,20 +431,23 @@ func newView(r *result.Result, o Options) *view {
 	if r.Cancelled {
 		v.VerdictText += " (cancelled: partial results)"
 	}
-	var parts []string
-	if v.Total > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d mailboxes passed", v.Pass, v.Total))
-		if v.Warn > 0 {
-			parts = append(parts, plural(v.Warn, "warning", "warnings"))
+	switch {
+	case v.Results == 0:
+		v.VerdictLine = "no mailboxes tested"
+	case v.Both:
+		v.VerdictLine = fmt.Sprintf("%s, each tested through EWS and Microsoft Graph · EWS: %s · Graph: %s",
+			plural(v.Total, "address", "addresses"), ews.words("", ", "), graph.words("", ", "))
+	default:
+		v.VerdictLine = all.words("mailboxes", " · ")
+	}
+	if v.Results > 0 {
+		for _, s := range []seg{{Key: "pass", N: v.Pass, Legend: fmt.Sprintf("%d passed", v.Pass)}, {Key: "warn", N: v.Warn, Legend: plural(v.Warn, "warning", "warnings")},
+			{Key: "fail", N: v.Fail, Legend: fmt.Sprintf("%d failed", v.Fail)}, {Key: "skip", N: v.Skip, Legend: fmt.Sprintf("%d not tested", v.Skip)}} {
+			if s.N > 0 || s.Key != "skip" {
+				v.Bar = append(v.Bar, s)
+			}
 		}
-		if v.Fail > 0 {
-			parts = append(parts, fmt.Sprintf("%d failed", v.Fail))
-		}
-		if v.Skip > 0 {
-			parts = append(parts, fmt.Sprintf("%d not tested", v.Skip))
-		}
-	} else {
-		parts = append(parts, "no mailboxes tested")
+		v.BarLabel = fmt.Sprintf("%d passed, %d warnings, %d failed, %d not tested", v.Pass, v.Warn, v.Fail, v.Skip)
 	}
 	var cp, cf, cw int
 	for _, c := range r.Checks {
@@ -232,7 +467,6 @@ func newView(r *result.Result, o Options) *view {
 	if cw > 0 {
 		v.ChecksLine += ", " + plural(cw, "warning", "warnings")
 	}
-	v.VerdictLine = strings.Join(parts, " · ")
 
 	p := r.Profile
 	add := func(k, val string) {
@@ -245,7 +479,9 @@ func newView(r *result.Result, o Options) *view {
 	add("EWS URL", p.EWSURL)
 	add("Authentication", authName(p.Auth))
 	add("Service account", p.ServiceAccount)
-	add("Protocol", strings.ToUpper(p.Protocol))
+	if p.Protocol != "" {
+		add("Protocol", protocolName(strings.ToLower(p.Protocol)))
+	}
 	add("Tenant", p.TenantID)
 	add("App (client) ID", p.ClientID)
 	add("Exchange version", r.Server.Version)
@@ -255,7 +491,11 @@ func newView(r *result.Result, o Options) *view {
 		add("Duration", fmtDuration(r.FinishedAt.Sub(r.StartedAt)))
 	}
 	if r.Summary.Requests > 0 {
-		add("EWS requests", fmt.Sprint(r.Summary.Requests))
+		if v.HasGraph {
+			add("HTTP requests", fmt.Sprint(r.Summary.Requests))
+		} else {
+			add("EWS requests", fmt.Sprint(r.Summary.Requests))
+		}
 	}
 	tool := strings.TrimSpace(r.Tool.Name + " " + r.Tool.Version)
 	add("Tested with", tool)
@@ -282,61 +522,67 @@ func newView(r *result.Result, o Options) *view {
 		v.Checks = append(v.Checks, cv)
 	}
 
-	byClass := map[result.Class]*group{}
+	// Group by protocol and class: with both protocols, a Graph failure needs Graph's fix,
+	// never the EWS one of the same class.
+	type gkey struct {
+		graph bool
+		class result.Class
+	}
+	byKey := map[gkey]*group{}
 	for _, m := range r.Mailboxes {
 		if m.Status != result.Fail && m.Status != result.Warn {
 			v.Passed = append(v.Passed, m)
 			continue
 		}
-		g := byClass[m.Class]
+		k := gkey{m.Protocol == result.Graph, m.Class}
+		g := byKey[k]
 		if g == nil {
-			g = &group{Class: m.Class, Title: setup.ClassTitle(m.Class), Status: m.Status}
-			byClass[m.Class] = g
+			g = newGroup(m, v.HasGraph)
+			byKey[k] = g
 		}
 		if m.Status.Rank() > g.Status.Rank() {
 			g.Status = m.Status
 		}
 		g.Mailboxes = append(g.Mailboxes, m)
 	}
-	for _, g := range byClass {
-		sort.SliceStable(g.Mailboxes, func(i, j int) bool {
-			a, b := g.Mailboxes[i], g.Mailboxes[j]
-			if a.Status != b.Status {
-				return a.Status.Rank() > b.Status.Rank()
-			}
-			return strings.ToLower(a.Address) < strings.ToLower(b.Address)
-		})
-		for _, m := range g.Mailboxes {
-			if m.Remediation != "" {
-				g.Remediation, g.Example = m.Remediation, m.Address
-				g.Fix = paragraphs(m.Remediation)
-				break
-			}
-		}
+	for _, g := range byKey {
+		sortMailboxes(g.Mailboxes)
+		g.Fixes, g.MoreFixes = fixesOf(g.Mailboxes)
 		v.Groups = append(v.Groups, *g)
 	}
 	order := map[result.Class]int{}
 	for i, c := range result.Classes {
 		order[c] = i
 	}
+	// Worst first; EWS before Graph (the order of the checks); then the biggest.
 	sort.Slice(v.Groups, func(i, j int) bool {
 		a, b := v.Groups[i], v.Groups[j]
 		if a.Status != b.Status {
 			return a.Status.Rank() > b.Status.Rank()
 		}
+		if a.Protocol != b.Protocol {
+			return a.Protocol == "EWS"
+		}
 		if len(a.Mailboxes) != len(b.Mailboxes) {
 			return len(a.Mailboxes) > len(b.Mailboxes)
 		}
-		return order[a.Class] < order[b.Class]
+		if order[a.Class] != order[b.Class] {
+			return order[a.Class] < order[b.Class]
+		}
+		return a.Class < b.Class
 	})
 	sort.SliceStable(v.Passed, func(i, j int) bool {
-		return strings.ToLower(v.Passed[i].Address) < strings.ToLower(v.Passed[j].Address)
+		a, b := strings.ToLower(v.Passed[i].Address), strings.ToLower(v.Passed[j].Address)
+		if a != b {
+			return a < b
+		}
+		return v.Passed[i].Protocol != result.Graph && v.Passed[j].Protocol == result.Graph
 	})
 	// What needs attention, worst first: failing checks that are not about individual
 	// mailboxes, then the mailbox groups (the per-mailbox checks are summed up by those).
 	for _, want := range []result.Status{result.Fail, result.Warn} {
 		for _, c := range v.Checks {
-			if c.Status != want || (len(v.Groups) > 0 && (c.ID == result.CheckImpersonation || c.ID == result.CheckWrite || c.ID == result.CheckRooms)) {
+			if c.Status != want || (len(v.Groups) > 0 && summaryCheck(c.ID)) {
 				continue
 			}
 			title := c.Title
@@ -347,7 +593,7 @@ func newView(r *result.Result, o Options) *view {
 		}
 		for _, g := range v.Groups {
 			if g.Status == want {
-				v.Attention = append(v.Attention, attention{g.Status, plural(len(g.Mailboxes), "mailbox", "mailboxes") + ": " + g.Title})
+				v.Attention = append(v.Attention, attention{g.Status, g.Title + " — " + plural(len(g.Mailboxes), "mailbox", "mailboxes")})
 			}
 		}
 	}
@@ -355,7 +601,7 @@ func newView(r *result.Result, o Options) *view {
 	// mailbox groups below show the same fixes next to their mailboxes, so point there.
 	if len(v.Groups) > 0 {
 		for i, c := range v.Checks {
-			if (c.ID == result.CheckImpersonation || c.ID == result.CheckWrite || c.ID == result.CheckRooms) && len(c.Fix) > 0 && perCause.MatchString(c.Fix[0].Text) {
+			if summaryCheck(c.ID) && len(c.Fix) > 0 && perCause.MatchString(c.Fix[0].Text) {
 				v.Checks[i].Fix = []para{{Text: "Each cause's fix is shown with its mailboxes under “Mailboxes that failed” below."}}
 			}
 		}
@@ -365,7 +611,10 @@ func newView(r *result.Result, o Options) *view {
 		v.MoreCauses = len(v.Attention) - (maxAttention - 1)
 		v.Attention = v.Attention[:maxAttention-1]
 	}
-	v.Migration = r.Migration
+	if r.Migration != nil {
+		v.migration(r)
+	}
+	fillBar(v.Bar)
 	for _, t := range r.Traces {
 		t.Request, t.Response, t.URL = Redact(t.Request), Redact(t.Response), Redact(t.URL)
 		v.Traces = append(v.Traces, t)
@@ -373,38 +622,203 @@ func newView(r *result.Result, o Options) *view {
 	return v
 }
 
+// sortMailboxes puts the worst first, then by address.
+func sortMailboxes(ms []result.Mailbox) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := ms[i], ms[j]
+		if a.Status != b.Status {
+			return a.Status.Rank() > b.Status.Rank()
+		}
+		return strings.ToLower(a.Address) < strings.ToLower(b.Address)
+	})
+}
+
+// verdictText words a migration verdict; verdictKey is its CSS class and bar segment.
+func verdictText(v string) string {
+	switch v {
+	case impersonation.VerdictBothReady:
+		return "ready on both"
+	case impersonation.VerdictEWSOnly:
+		return "EWS only (blocker)"
+	case impersonation.VerdictGraphOnly:
+		return "Graph only"
+	case impersonation.VerdictNeither:
+		return "neither"
+	case impersonation.VerdictUntested:
+		return "not tested on both"
+	}
+	return v
+}
+
+func verdictKey(v string) string {
+	switch v {
+	case impersonation.VerdictBothReady, impersonation.VerdictEWSOnly, impersonation.VerdictGraphOnly,
+		impersonation.VerdictNeither, impersonation.VerdictUntested:
+		return v
+	}
+	return "untested"
+}
+
+// classText is one protocol's result for an address in the migration table.
+func classText(c result.Class) (text, key string) {
+	switch c {
+	case "":
+		return "not tested", "skip"
+	case result.OK:
+		return "OK", "pass"
+	}
+	return lowerFirst(setup.ClassTitle(c)), "fail"
+}
+
+// migration fills the migration section and, at the top, puts its counts in the
+// summary's bar: for a run of both protocols the question is which addresses keep working.
+func (v *view) migration(r *result.Result) {
+	mg := r.Migration
+	m := &migView{Counts: mg.Counts(), Addresses: len(mg.Addresses), Ready: mg.BothReady}
+	graph := map[string]result.Mailbox{}
+	for _, mb := range r.Mailboxes {
+		if k := strings.ToLower(mb.Address); mb.Protocol == result.Graph {
+			if _, ok := graph[k]; !ok {
+				graph[k] = mb
+			}
+		}
+	}
+	byClass := map[result.Class]*group{}
+	var others [3][]migRow // neither, untested (and unknown), graph-only
+	for _, a := range mg.Addresses {
+		g, ok := graph[strings.ToLower(a.Address)]
+		if a.Verdict == impersonation.VerdictEWSOnly {
+			m.BlockerN++
+			if !ok {
+				// A foreign result without the Graph row: the verdict still counts.
+				g = result.Mailbox{Address: a.Address, Protocol: result.Graph, Status: result.Fail, Class: a.Graph}
+			}
+			b := byClass[g.Class]
+			if b == nil {
+				b = newGroup(g, true)
+				byClass[g.Class] = b
+			}
+			if g.Status.Rank() > b.Status.Rank() {
+				b.Status = g.Status
+			}
+			b.Mailboxes = append(b.Mailboxes, g)
+			continue
+		}
+		row := migRow{Address: a.Address, Kind: kindText(g.Kind), Verdict: verdictText(a.Verdict), VerdictKey: verdictKey(a.Verdict)}
+		row.EWS, row.EWSKey = classText(a.EWS)
+		row.Graph, row.GraphKey = classText(a.Graph)
+		switch a.Verdict {
+		case impersonation.VerdictBothReady:
+		case impersonation.VerdictNeither:
+			others[0] = append(others[0], row)
+		case impersonation.VerdictGraphOnly:
+			others[2] = append(others[2], row)
+		default:
+			others[1] = append(others[1], row)
+		}
+	}
+	for _, o := range others {
+		m.Others = append(m.Others, o...)
+	}
+	shown := map[string]bool{}
+	for _, b := range byClass {
+		sortMailboxes(b.Mailboxes)
+		b.Fixes, b.MoreFixes = fixesOf(b.Mailboxes)
+		for _, f := range b.Fixes {
+			shown[f.key] = true
+		}
+		m.Blockers = append(m.Blockers, *b)
+	}
+	sort.Slice(m.Blockers, func(i, j int) bool {
+		a, b := m.Blockers[i], m.Blockers[j]
+		if len(a.Mailboxes) != len(b.Mailboxes) {
+			return len(a.Mailboxes) > len(b.Mailboxes)
+		}
+		return a.Class < b.Class
+	})
+	var causes []string
+	for _, b := range m.Blockers {
+		causes = append(causes, fmt.Sprintf("%d %s", len(b.Mailboxes), b.Cause))
+	}
+	m.Causes = strings.Join(causes, " · ")
+	// The failing Graph groups below would repeat the blockers' fixes: point to them.
+	for i := range v.Groups {
+		for j := range v.Groups[i].Fixes {
+			if f := &v.Groups[i].Fixes[j]; shown[f.key] {
+				f.Above = true
+			}
+		}
+	}
+	v.Mig = m
+
+	total := mg.BothReady + mg.GraphOnly + mg.EWSOnly + mg.Neither + mg.Untested
+	if total == 0 {
+		return
+	}
+	v.Bar = nil
+	for _, s := range []seg{{Key: impersonation.VerdictBothReady, N: mg.BothReady}, {Key: impersonation.VerdictGraphOnly, N: mg.GraphOnly},
+		{Key: impersonation.VerdictEWSOnly, N: mg.EWSOnly}, {Key: impersonation.VerdictNeither, N: mg.Neither}, {Key: impersonation.VerdictUntested, N: mg.Untested}} {
+		if s.N == 0 && s.Key == impersonation.VerdictUntested {
+			continue
+		}
+		s.Legend = verdictText(s.Key)
+		v.Bar = append(v.Bar, s)
+	}
+	v.BarLabel = "Migration to Microsoft Graph: " + m.Counts
+}
+
+// fillBar sizes the bar's segments.
+func fillBar(bar []seg) {
+	total := 0
+	for _, s := range bar {
+		total += s.N
+	}
+	for i := range bar {
+		if total > 0 {
+			bar[i].Frac = float64(bar[i].N) / float64(total)
+		}
+		bar[i].Pct = pct(bar[i].N, total)
+	}
+}
+
 // perCause matches the "[class, code] fix" paragraphs a summary check joins together.
 var perCause = regexp.MustCompile(`^\[[a-z-]+, [^\]\n]*\] `)
 
-// command matches a line to set as code: a comment, a variable, a Verb-Noun cmdlet, or an
-// indented continuation.
-var command = regexp.MustCompile(`^(#|\$|\s|[A-Z][a-z]+-[A-Z][A-Za-z]*\b|deputy-cli )`)
+// command matches a line to set as code: a comment, a variable, a Verb-Noun cmdlet, or
+// deputy-cli; an indented line continues the command above it.
+var command = regexp.MustCompile(`^(#|\$|[A-Z][a-z]+-[A-Z][A-Za-z]*\b|deputy-cli )`)
 
-// paragraphs splits a remediation at blank lines and tells prose from commands, so reports
-// set prose as text and commands as code.
+var blankLine = regexp.MustCompile(`\n[ \t]*\n`)
+
+// paragraphs splits a remediation into prose and commands, so reports set prose as text
+// and commands as code: at blank lines, and where a run of command lines starts or ends
+// (remediations often put the commands right under their sentence).
 func paragraphs(s string) []para {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	if s == "" {
 		return nil
 	}
 	var out []para
-	for _, p := range regexp.MustCompile(`\n[ \t]*\n`).Split(s, -1) {
+	for _, p := range blankLine.Split(s, -1) {
 		p = strings.Trim(p, "\n")
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		code := true
+		start, prevCode := len(out), false
 		for _, l := range strings.Split(p, "\n") {
-			if strings.TrimSpace(l) != "" && !command.MatchString(l) {
-				code = false
-				break
+			code := command.MatchString(l) || (prevCode && (strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t")))
+			prevCode = code
+			if n := len(out); n > start && out[n-1].Code == code {
+				out[n-1].Text += "\n" + l
+				continue
 			}
+			out = append(out, para{Code: code, Text: l})
 		}
-		if code && len(out) > 0 && out[len(out)-1].Code {
-			out[len(out)-1].Text += "\n\n" + p
-			continue
+		// Commands split only by a blank line stay one block.
+		if start > 0 && out[start-1].Code && out[start].Code {
+			out[start-1].Text += "\n\n" + out[start].Text
+			out = append(out[:start], out[start+1:]...)
 		}
-		out = append(out, para{Code: code, Text: p})
 	}
 	return out
 }
