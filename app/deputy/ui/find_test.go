@@ -217,7 +217,7 @@ func TestRunWithAutodiscover(t *testing.T) {
 				}
 				h.u.Pending().Choose(tc.answer)
 			}
-			h.u.Wait()
+			waitRun(h.u)
 			r := h.u.diag.Result
 			if r == nil || len(r.Checks) == 0 {
 				t.Fatalf("no result: %q", h.u.diag.VerdictLine())

@@ -311,7 +311,7 @@ func (f *ProfileForm) refreshSecretState() {
 		ctx, cancel := context.WithTimeout(context.Background(), keychainTimeout)
 		defer cancel()
 		has, err := keys.Has(ctx, secret.Key{Profile: id, Kind: kind})
-		fyne.Do(func() {
+		onMain(func() {
 			if f.OAuth.profileID() != id {
 				return
 			}
@@ -350,7 +350,7 @@ func (f *ProfileForm) refreshSignIn() {
 		if err != nil || !has {
 			return
 		}
-		fyne.Do(func() {
+		onMain(func() {
 			if f.OAuth.profileID() == id && f.oa.signIn.Text == "Not signed in" {
 				f.setSignIn("Signed in earlier (saved in "+secret.Backend()+"; renewed silently on Run)", widget.SuccessImportance)
 			}
@@ -383,7 +383,7 @@ func (f *ProfileForm) Connect(useDeviceCode bool) {
 	var dc func(context.Context, string)
 	if useDeviceCode {
 		dc = func(_ context.Context, msg string) {
-			fyne.Do(func() { hide = f.showDeviceCode(canvas, msg, cancel) })
+			onMain(func() { hide = f.showDeviceCode(canvas, msg, cancel) })
 		}
 		f.setSignIn("Requesting a device code…", widget.MediumImportance)
 	} else {
@@ -395,7 +395,7 @@ func (f *ProfileForm) Connect(useDeviceCode bool) {
 	go func() {
 		c, err := f.OAuth.SignIn(ctx, id, v, tls, dc)
 		cancel()
-		fyne.Do(func() {
+		onMain(func() {
 			if hide != nil {
 				hide()
 			}
@@ -473,7 +473,7 @@ func (f *ProfileForm) SignOut() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		err := f.OAuth.SignOut(ctx, id, v, tls)
-		fyne.Do(func() {
+		onMain(func() {
 			if err != nil {
 				f.setSignIn("Sign out incomplete: "+err.Error(), widget.DangerImportance)
 			} else {

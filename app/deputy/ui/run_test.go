@@ -24,7 +24,7 @@ func TestTryTheDemo(t *testing.T) {
 		t.Fatal("first run should greet")
 	}
 	test.Tap(h.u.demoBtn)
-	h.u.Wait()
+	waitRun(h.u)
 	t.Cleanup(func() {
 		if h.u.env.Keychain != nil {
 			h.u.env.Keychain.DeleteProfile(t.Context(), h.u.Current().ID)
@@ -100,7 +100,7 @@ func TestTryTheDemo(t *testing.T) {
 	h.w.Canvas().Focus(h.u.form.name)
 	h.u.ShowDiagnostics()
 	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	h.u.Wait()
+	waitRun(h.u)
 	if d.Result == nil || d.Result == r {
 		t.Fatal("Enter on the Diagnostics tab should run the diagnosis again")
 	}
@@ -128,7 +128,7 @@ func TestRunAndCancel(t *testing.T) {
 	}
 	waitFor(t, func() bool { return d.Model.Total() >= 10 })
 	test.Tap(d.Cancel)
-	h.u.Wait()
+	waitRun(h.u)
 	r := d.Result
 	if r == nil || !r.Cancelled {
 		t.Fatalf("cancelled run: %+v", r)
@@ -148,7 +148,7 @@ func TestRunNeedsPassword(t *testing.T) {
 	h.u.NewProfile()
 	fill(h.u.form, goodValues)
 	h.u.Run()
-	h.u.Wait()
+	waitRun(h.u)
 	if !strings.Contains(h.u.diag.VerdictLine(), "no password") {
 		t.Fatalf("verdict %q", h.u.diag.VerdictLine())
 	}
@@ -165,7 +165,7 @@ func TestRunNeedsPassword(t *testing.T) {
 func TestDemoProfileAfterRestart(t *testing.T) {
 	h := newHarness(t, nil)
 	h.u.TryDemo()
-	h.u.Wait()
+	waitRun(h.u)
 	old := h.u.Current().Values
 	h.u.Close() // the session ends: its simulator stops
 
@@ -174,7 +174,7 @@ func TestDemoProfileAfterRestart(t *testing.T) {
 		t.Fatal("the reopened Demo profile should be recognised as the demo")
 	}
 	h2.u.Run()
-	h2.u.Wait()
+	waitRun(h2.u)
 	r := h2.u.diag.Result
 	if r == nil || r.Summary.Passed == 0 {
 		t.Fatalf("the demo did not run in the new session: %q", h2.u.diag.VerdictLine())

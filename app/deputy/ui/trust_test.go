@@ -34,7 +34,7 @@ func TestTrustCertificatePinsAndRuns(t *testing.T) {
 	}
 	test.Type(h.u.form.password, srv.Password)
 	h.u.Run()
-	h.u.Wait()
+	waitRun(h.u)
 	d := h.u.diag
 	var tls *result.Check
 	for i, c := range d.Checks() {
@@ -67,7 +67,7 @@ func TestTrustCertificatePinsAndRuns(t *testing.T) {
 	}
 	test.Type(h.u.form.password, srv.Password)
 	h.u.Run()
-	h.u.Wait()
+	waitRun(h.u)
 	for _, c := range d.Checks() {
 		if c.ID == result.CheckTLS && c.Status != result.Pass {
 			t.Fatalf("after pinning, tls: %s %s", c.Status, c.Summary)

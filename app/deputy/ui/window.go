@@ -30,6 +30,11 @@ import (
 	"deputy/internal/transport"
 )
 
+// onMain runs f on the Fyne main goroutine, as everything that touches widgets from a
+// worker goroutine must. It is fyne.Do; tests swap it so that worker updates and the
+// test goroutine (Fyne's test driver runs fyne.Do in the caller) never overlap.
+var onMain = fyne.Do
+
 // keychainTimeout bounds one keychain call made from the window.
 const keychainTimeout = 5 * time.Second
 
@@ -388,7 +393,7 @@ func (u *Window) checkKeychain(id string) {
 		ctx, cancel := context.WithTimeout(context.Background(), keychainTimeout)
 		defer cancel()
 		has, err := kc.Has(ctx, id)
-		fyne.Do(func() {
+		onMain(func() {
 			if gen != u.keyGen {
 				return // another profile was opened meanwhile
 			}
@@ -761,7 +766,7 @@ func (u *Window) find() {
 			TLS:     transport.TLSOptions{PinSHA256: pin, CAFile: v.CAFile},
 			Confirm: u.confirmHost,
 			OnStep: func(s autodiscover.Step) {
-				fyne.Do(func() {
+				onMain(func() {
 					u.form.SetStatus("Autodiscover: "+s.Method+" "+s.URL+" — "+s.Outcome, widget.MediumImportance)
 				})
 			},
@@ -770,7 +775,7 @@ func (u *Window) find() {
 			o.Auth = transport.Auth{Scheme: v.Auth, User: v.User, Password: pw}
 		}
 		res, err := u.env.Discover(ctx, addr, o)
-		fyne.Do(func() {
+		onMain(func() {
 			defer u.form.find.Enable() // last: an enabled Find means the answer is on screen
 			found := err == nil && res != nil && res.EWSURL != ""
 			u.form.SetFindSteps(findStepsTitle(addr, found), findStepLines(res), !found)
@@ -832,7 +837,7 @@ func (u *Window) showFindSteps() {
 // outside the address's domain; it runs on Discover's goroutine and waits for the answer.
 func (u *Window) confirmHost(ctx context.Context, host string) bool {
 	answer := make(chan bool, 1)
-	fyne.Do(func() {
+	onMain(func() {
 		u.ask("Send credentials to "+host+"?",
 			"Autodiscover was redirected to "+host+", which is outside the mailbox's domain. "+
 				"Send the service account's credentials there? Answer No unless you know this host belongs to your organisation.",
@@ -879,7 +884,7 @@ func (u *Window) run(password string) {
 	u.cancelRun, u.runDone = cancel, done
 	u.tabs.Select(u.diagTab)
 	u.diag.Start(u.env.now())
-	co := NewCoalescer(u.diag.Apply, fyne.Do)
+	co := NewCoalescer(u.diag.Apply, onMain)
 	tick, stopTick := u.env.ticker()
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	flushed := make(chan struct{})
@@ -923,7 +928,7 @@ func (u *Window) run(password string) {
 		stopFlush()
 		<-flushed
 		stopTick()
-		fyne.Do(func() {
+		onMain(func() {
 			u.cancelRun = nil
 			u.diag.Finish(r, err, u.env.now())
 			if u.OnRunFinished != nil {

@@ -70,7 +70,7 @@ func TestWindowAppSecretRunAndSave(t *testing.T) {
 			// Without a keychain the secret was not stored: type it again for this session.
 			test.Type(f.oa.secret, exchangesim.EXODemoSecret)
 			u.Run()
-			u.Wait()
+			waitRun(u)
 			r := u.diag.Result
 			if r == nil {
 				t.Fatal("no result")

@@ -32,6 +32,7 @@ type harness struct {
 
 func newHarness(t *testing.T, kc Keychain) *harness {
 	t.Helper()
+	ownUI(t) // released last: after u.Close
 	test.NewTempApp(t)
 	dir := t.TempDir()
 	st, err := NewFileStore(dir)
@@ -302,6 +303,7 @@ func TestValidateUseAutodiscover(t *testing.T) {
 
 func newHarnessOn(t *testing.T, dir string) *harness {
 	t.Helper()
+	ownUI(t)
 	st, err := NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
