@@ -94,8 +94,8 @@ func printHuman(w io.Writer, r *result.Result) {
 	}
 	printMigrationBlockers(w, r) // diagnose_graph.go
 	s := r.Summary
-	fmt.Fprintf(w, "\n%s %s — %d mailboxes: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
-		marks[r.Verdict], strings.ToUpper(string(r.Verdict)), s.Mailboxes, s.Passed, s.Warned, s.Failed, s.Requests,
+	fmt.Fprintf(w, "\n%s %s — %d mailboxes%s: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
+		marks[r.Verdict], strings.ToUpper(string(r.Verdict)), s.Mailboxes, r.KindSplit(), s.Passed, s.Warned, s.Failed, s.Requests,
 		r.FinishedAt.Sub(r.StartedAt).Round(10*time.Millisecond))
 	if r.Cancelled {
 		fmt.Fprintln(w, "Cancelled: the results above are partial.")

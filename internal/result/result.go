@@ -205,6 +205,22 @@ type Migration struct {
 	Addresses []MigrationAddress `json:"addresses"`
 }
 
+// KindSplit words how the mailbox results divide into users and rooms — " (40 users,
+// 7 rooms)" — or "" when there are no rooms: the impersonation and rooms checks count
+// them apart, the summary together.
+func (r *Result) KindSplit() string {
+	rooms := 0
+	for _, m := range r.Mailboxes {
+		if m.Kind == KindRoom {
+			rooms++
+		}
+	}
+	if rooms == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d users, %d rooms)", len(r.Mailboxes)-rooms, rooms)
+}
+
 // Counts is the verdict counts in words, for the CLI, the window and the reports.
 func (m *Migration) Counts() string {
 	s := fmt.Sprintf("%d ready on both, %d EWS only (blockers), %d Graph only, %d neither", m.BothReady, m.EWSOnly, m.GraphOnly, m.Neither)

@@ -39,3 +39,20 @@ func TestJSONHasTheSchemaFields(t *testing.T) {
 		}
 	}
 }
+
+func TestKindSplit(t *testing.T) {
+	mb := func(kind string) Mailbox { return Mailbox{Kind: kind} }
+	tests := []struct {
+		mbx  []Mailbox
+		want string
+	}{
+		{nil, ""},
+		{[]Mailbox{mb(KindUser), mb(KindUser)}, ""},
+		{[]Mailbox{mb(KindUser), mb(KindRoom), mb(KindUser), mb(KindRoom)}, " (2 users, 2 rooms)"},
+	}
+	for _, tt := range tests {
+		if got := (&Result{Mailboxes: tt.mbx}).KindSplit(); got != tt.want {
+			t.Errorf("%d mailboxes: %q, want %q", len(tt.mbx), got, tt.want)
+		}
+	}
+}

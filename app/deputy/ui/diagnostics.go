@@ -657,7 +657,7 @@ func VerdictText(r *result.Result) string {
 		b.WriteString("Not ready. ")
 	}
 	if s.Mailboxes > 0 {
-		fmt.Fprintf(&b, "%s of %s mailboxes passed", thousands(s.Passed), thousands(s.Mailboxes))
+		fmt.Fprintf(&b, "%s of %s mailboxes%s passed", thousands(s.Passed), thousands(s.Mailboxes), r.KindSplit())
 		if s.Failed > 0 {
 			fmt.Fprintf(&b, ", %s failed", thousands(s.Failed))
 		}
