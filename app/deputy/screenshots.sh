@@ -43,3 +43,4 @@ shot profile profile light
 shot diagnosis diagnosis light
 shot diagnosis-dark diagnosis dark
 shot setup setup light
+shot migration migration light

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,22 @@ import (
 )
 
 var columnWidths = [numColumns]float32{88, 240, 56, 180, 230, 76, 52}
+
+// compactWidths are the widths when the Protocol (and Migration) column shows: all nine
+// fit the table of a 1200-pixel window. Address, class and code give up what usual
+// values do not need; a longer one ends in "…" and the detail pane has it in full.
+var compactWidths = map[Column]float32{
+	ColStatus: 88, ColAddress: 200, ColProtocol: 74, ColMigration: 90, ColKind: 48,
+	ColClass: 164, ColCode: 172, ColLatency: 62, ColAttempts: 42,
+}
+
+// columnWidth is a mailbox column's width, compact (beside the Graph columns) or not.
+func columnWidth(c Column, compact bool) float32 {
+	if c >= 0 && c < numColumns && !compact {
+		return columnWidths[c]
+	}
+	return compactWidths[c]
+}
 
 // statusIcon pairs every status with its own shape, not only a colour.
 func statusIcon(s result.Status) fyne.Resource {
@@ -73,8 +90,9 @@ type DiagnosticsView struct {
 	count      *widget.Label
 	detail     *widget.Label
 	copyDet    *widget.Button
-	selected   string // address of the selected mailbox
-	reselect   bool   // refreshTable is restoring the selection, not the user choosing
+	sized      []Column // the columns the widths were set for
+	selected   string   // address of the selected mailbox
+	reselect   bool     // refreshTable is restoring the selection, not the user choosing
 
 	// The pane beside the checks shows what was clicked last: a check or a mailbox.
 	checkPane, mailboxPane fyne.CanvasObject
@@ -214,9 +232,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 		b.SetText(d.HeaderText(col))
 		b.OnTapped = func() { d.SortBy(col) }
 	}
-	for i, w := range columnWidths {
-		d.table.SetColumnWidth(i, w)
-	}
+	d.sizeColumns()
 	d.table.OnSelected = func(id widget.TableCellID) {
 		if r, ok := d.Model.Row(id.Row); ok {
 			changed := d.selected != r.Address
@@ -313,10 +329,18 @@ func (d *DiagnosticsView) showMigration(on bool) {
 		d.verdictSel.SetSelected(AllVerdicts)
 		d.verdictSel.Hide()
 	}
-	for i, c := range d.Model.Columns() {
-		if c >= numColumns {
-			d.table.SetColumnWidth(i, ExtraColumnWidth(c))
-		}
+}
+
+// sizeColumns sets the shown columns' widths when the columns change (the first Graph
+// row of a run brings Protocol, which shifts the columns after the address).
+func (d *DiagnosticsView) sizeColumns() {
+	cols := d.Model.Columns()
+	if slices.Equal(cols, d.sized) {
+		return
+	}
+	d.sized = cols
+	for i, c := range cols {
+		d.table.SetColumnWidth(i, columnWidth(c, len(cols) > int(numColumns)))
 	}
 }
 
@@ -398,6 +422,7 @@ func (d *DiagnosticsView) applyFilter() {
 }
 
 func (d *DiagnosticsView) refreshTable() {
+	d.sizeColumns()
 	d.table.Refresh()
 	d.updateCount()
 	// Keep the selection on the same mailbox across sorting and filtering.
@@ -411,7 +436,11 @@ func (d *DiagnosticsView) refreshTable() {
 
 func (d *DiagnosticsView) updateCount() {
 	if d.Model.Len() == d.Model.Total() {
-		d.count.SetText(fmt.Sprintf("%s mailboxes", thousands(d.Model.Total())))
+		noun := "mailboxes"
+		if len(d.Model.verdict) > 0 { // a row per address and protocol: the verdict line counts the mailboxes
+			noun = "results"
+		}
+		d.count.SetText(fmt.Sprintf("%s %s", thousands(d.Model.Total()), noun))
 	} else {
 		d.count.SetText(fmt.Sprintf("%s of %s", thousands(d.Model.Len()), thousands(d.Model.Total())))
 	}
@@ -422,8 +451,14 @@ func (d *DiagnosticsView) CountText() string { return d.count.Text }
 
 func (d *DiagnosticsView) showMailbox(r result.Mailbox) {
 	text := MailboxDetail(r)
-	if m := MigrationDetail(d.Result, r.Address); m != "" {
-		text += "\n\n" + m
+	// In the migration view the verdict comes first — it is why the admin clicked — then
+	// this row's answer and fix, under the protocol it came through.
+	if m := migrationDetail(d.Result, r.Address, protocolOf(&r)); m != "" {
+		through := "EWS"
+		if r.Protocol == result.Graph {
+			through = "Microsoft Graph"
+		}
+		text = m + "\n\nThrough " + through + ": " + text
 	}
 	d.detail.SetText(text)
 	d.copyDet.Show()
@@ -656,19 +691,12 @@ func VerdictText(r *result.Result) string {
 	default:
 		b.WriteString("Not ready. ")
 	}
-	if s.Mailboxes > 0 {
-		fmt.Fprintf(&b, "%s of %s mailboxes%s passed", thousands(s.Passed), thousands(s.Mailboxes), r.KindSplit())
-		if s.Failed > 0 {
-			fmt.Fprintf(&b, ", %s failed", thousands(s.Failed))
-		}
-		if s.Warned > 0 {
-			fmt.Fprintf(&b, ", %s with warnings", thousands(s.Warned))
-		}
-		if s.Skipped > 0 {
-			fmt.Fprintf(&b, ", %s skipped", thousands(s.Skipped))
-		}
-		b.WriteString(".")
-	} else {
+	switch {
+	case s.Mailboxes > 0 && r.Migration != nil:
+		b.WriteString(bothCounts(r))
+	case s.Mailboxes > 0:
+		fmt.Fprintf(&b, "%s of %s mailboxes%s passed%s.", thousands(s.Passed), thousands(s.Mailboxes), r.KindSplit(), notPassed(s))
+	default:
 		var failed []string
 		for _, c := range r.Checks {
 			if c.Status == result.Fail {
@@ -679,13 +707,61 @@ func VerdictText(r *result.Result) string {
 			b.WriteString("Failed: " + strings.Join(failed, ", ") + ".")
 		}
 	}
-	if r.Migration != nil {
-		b.WriteString("  Migration to Graph: " + r.Migration.Counts() + ".")
-	}
 	if r.Server.Version != "" {
 		b.WriteString("  Server: " + r.Server.Version)
 	}
+	if r.Migration != nil { // the line the migration is signed off by: its own
+		b.WriteString("\nMigration to Graph: " + r.Migration.Counts() + ".")
+	}
 	return b.String()
+}
+
+// notPassed is ", 3 failed, 1 with warnings, 2 skipped" (only what occurred).
+func notPassed(s result.Summary) string {
+	var b strings.Builder
+	if s.Failed > 0 {
+		fmt.Fprintf(&b, ", %s failed", thousands(s.Failed))
+	}
+	if s.Warned > 0 {
+		fmt.Fprintf(&b, ", %s with warnings", thousands(s.Warned))
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(&b, ", %s skipped", thousands(s.Skipped))
+	}
+	return b.String()
+}
+
+// bothCounts is the verdict's numbers for protocol both: every address has a row per
+// protocol, so the summary's row counts would double them; count each mailbox once and
+// say how each protocol fared.
+func bothCounts(r *result.Result) string {
+	var ews, graph result.Summary
+	seen := map[string]bool{}
+	var distinct []result.Mailbox
+	for _, m := range r.Mailboxes {
+		t := &ews
+		if m.Protocol == result.Graph {
+			t = &graph
+		}
+		t.Mailboxes++
+		switch m.Status {
+		case result.Pass:
+			t.Passed++
+		case result.Fail:
+			t.Failed++
+		case result.Warn:
+			t.Warned++
+		case result.Skip:
+			t.Skipped++
+		}
+		if k := strings.ToLower(m.Address); !seen[k] {
+			seen[k] = true
+			distinct = append(distinct, m)
+		}
+	}
+	kinds := (&result.Result{Mailboxes: distinct}).KindSplit()
+	return fmt.Sprintf("%s mailboxes%s, each through EWS and Graph — EWS: %s passed%s; Graph: %s passed%s.",
+		thousands(len(distinct)), kinds, thousands(ews.Passed), notPassed(ews), thousands(graph.Passed), notPassed(graph))
 }
 
 // VerdictLine is what the verdict label shows.

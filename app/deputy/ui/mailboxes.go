@@ -97,32 +97,27 @@ func (m *MailboxModel) ColumnAt(i int) (Column, bool) {
 	return cols[i], true
 }
 
-// ExtraColumnWidth is the width of the Protocol and Migration columns.
-func ExtraColumnWidth(c Column) float32 {
-	if c == ColMigration {
-		return 110
-	}
-	return 80
-}
-
 // AllVerdicts is the migration filter's "no filter" choice; VerdictChoices the others.
 const AllVerdicts = "All verdicts"
 
 // VerdictChoices are the migration verdicts, in the order a migration plan reads them.
 var VerdictChoices = []string{"ews-only", "neither", "graph-only", "both-ready", "untested"}
 
-// Columns are the columns to show: the fixed ones, Protocol when the result has Graph
-// rows, Migration when it has verdicts.
+// Columns are the columns to show: the fixed ones, with Protocol (when the result has
+// Graph rows) and Migration (when it has verdicts) right after the address — "mailbox,
+// protocol, verdict" is how a migration plan reads, and they stay in view however
+// narrow the window.
 func (m *MailboxModel) Columns() []Column {
 	cols := make([]Column, 0, numColumns+2)
-	for c := Column(0); c < numColumns; c++ {
-		cols = append(cols, c)
-	}
+	cols = append(cols, ColStatus, ColAddress)
 	if m.graph {
 		cols = append(cols, ColProtocol)
 	}
 	if len(m.verdict) > 0 {
 		cols = append(cols, ColMigration)
+	}
+	for c := ColAddress + 1; c < numColumns; c++ {
+		cols = append(cols, c)
 	}
 	return cols
 }
@@ -308,6 +303,12 @@ func protocolOf(r *result.Mailbox) string {
 // MigrationDetail is the detail pane's migration part for an address: both protocols'
 // outcome and the verdict ("" when the result has no migration view).
 func MigrationDetail(r *result.Result, address string) string {
+	return migrationDetail(r, address, "")
+}
+
+// migrationDetail is MigrationDetail without the fix of protocol shown (ews | graph),
+// which the pane shows below it with that row's detail.
+func migrationDetail(r *result.Result, address, shown string) string {
 	if r == nil || r.Migration == nil {
 		return ""
 	}
@@ -333,7 +334,7 @@ func MigrationDetail(r *result.Result, address string) string {
 		if mb.Code != "" {
 			fmt.Fprintf(&b, " (%s)", mb.Code)
 		}
-		if mb.Status != result.Pass && mb.Remediation != "" {
+		if mb.Status != result.Pass && mb.Remediation != "" && protocolOf(&mb) != shown {
 			fmt.Fprintf(&b, "\n  Fix: %s", mb.Remediation)
 		}
 	}
