@@ -154,7 +154,7 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 			row.Objects[1].(*widget.Icon).SetResource(statusIcon(c.Status))
 			inner := row.Objects[0].(*fyne.Container)
 			inner.Objects[0].(*widget.Label).SetText(c.Title)
-			inner.Objects[1].(*widget.Label).SetText(c.Summary)
+			inner.Objects[1].(*widget.Label).SetText(shown(c.Summary))
 		})
 	d.checkList.OnSelected = func(i widget.ListItemID) { d.checkSel = i; d.showCheck(); d.showPane(false) }
 
@@ -275,6 +275,14 @@ func NewDiagnosticsView(copy func(string)) *DiagnosticsView {
 	d.updateCount()
 	return d
 }
+
+// shown is text as a proportional label can draw it. Fyne 2.8 draws a symbol taken from
+// its fallback font and followed by a space as "→�" (fyne-io/fyne#6216); the core's
+// portal paths read "Entra admin center → App registrations → …". "›" is in the primary
+// font. Monospace labels (evidence, fixes) have the arrow in their own font.
+func shown(s string) string { return arrowFix.Replace(s) }
+
+var arrowFix = strings.NewReplacer("→ ", "› ")
 
 func mono() *widget.Label {
 	l := widget.NewLabel("")
@@ -460,7 +468,7 @@ func (d *DiagnosticsView) showMailbox(r result.Mailbox) {
 		}
 		text = m + "\n\nThrough " + through + ": " + text
 	}
-	d.detail.SetText(text)
+	d.detail.SetText(shown(text))
 	d.copyDet.Show()
 }
 
@@ -510,7 +518,7 @@ func (d *DiagnosticsView) showCheck() {
 			text += "   Code: " + c.Code
 		}
 	}
-	d.checkText.SetText(text)
+	d.checkText.SetText(shown(text))
 	ev := strings.Join(c.Evidence, "\n")
 	if ev == "" {
 		ev = "—"
@@ -633,7 +641,7 @@ func (d *DiagnosticsView) Finish(r *result.Result, err error, now time.Time) {
 	d.Cancel.Disable()
 	if err != nil && r == nil {
 		d.progress.SetText("")
-		d.verdict.SetText("Could not run: " + err.Error())
+		d.verdict.SetText(shown("Could not run: " + err.Error()))
 		d.verdictIcon.SetResource(statusIcon(result.Fail))
 		return
 	}
@@ -662,7 +670,7 @@ func (d *DiagnosticsView) SetResult(r *result.Result) {
 		d.detail.SetText("Select a mailbox to see the server's answer and the fix.")
 		d.copyDet.Hide()
 	}
-	d.verdict.SetText(VerdictText(r))
+	d.verdict.SetText(shown(VerdictText(r)))
 	d.verdictIcon.SetResource(statusIcon(r.Verdict))
 	d.Export.Enable()
 	// Open the first problem, so the fix is on screen without a click.

@@ -246,3 +246,23 @@ func TestDiagnosticsDetailPaneAndRowTint(t *testing.T) {
 		t.Errorf("mailbox table %.0f px of %.0f: it should be the dominant area", th, bh)
 	}
 }
+
+// TestShownAvoidsTheArrowGlyphBug: a proportional label must not get "→ " (Fyne draws
+// it as "→�"); the detail pane shows an Exchange Online fix's portal path with "›".
+func TestShownAvoidsTheArrowGlyphBug(t *testing.T) {
+	if got := shown("Entra admin center → App registrations → the app"); got != "Entra admin center › App registrations › the app" {
+		t.Errorf("shown = %q", got)
+	}
+	if got := shown("EWS→Graph"); got != "EWS→Graph" {
+		t.Errorf("an arrow without a space after it draws fine and stays: %q", got)
+	}
+	d, _, _ := newDiag(t)
+	r := &result.Result{Verdict: result.Fail, Summary: result.Summary{Mailboxes: 1, Failed: 1},
+		Mailboxes: []result.Mailbox{{Address: "a@contoso.com", Kind: result.KindUser, Status: result.Fail, Class: result.AuthFailed,
+			Remediation: "Grant consent: App registrations → Deputy → API permissions."}}}
+	d.SetResult(r)
+	d.SelectMailbox(0)
+	if strings.Contains(d.detail.Text, "→ ") || !strings.Contains(d.detail.Text, "App registrations › Deputy") {
+		t.Errorf("detail pane: %q", d.detail.Text)
+	}
+}

@@ -418,7 +418,7 @@ func (f *ProfileForm) SetKeychainState(text string, imp widget.Importance) {
 
 // SetStatus shows a line above Save/Revert.
 func (f *ProfileForm) SetStatus(text string, imp widget.Importance) {
-	f.status.SetText(text)
+	f.status.SetText(shown(text))
 	f.status.Importance = imp
 	f.status.Refresh()
 }
@@ -565,7 +565,7 @@ func (f *ProfileForm) showErrors() []FieldError {
 	}
 	changed := false
 	for field, l := range f.errs {
-		msg := byField[field]
+		msg := shown(byField[field])
 		if msg != "" && (f.showAll || f.touched[field]) {
 			if l.Text != msg || !l.Visible() {
 				l.Text = msg

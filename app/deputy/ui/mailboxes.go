@@ -315,7 +315,7 @@ func migrationDetail(r *result.Result, address, shown string) string {
 	var b strings.Builder
 	for _, a := range r.Migration.Addresses {
 		if strings.EqualFold(a.Address, address) {
-			fmt.Fprintf(&b, "Migration EWS → Microsoft Graph: %s", verdictText(a.Verdict))
+			fmt.Fprintf(&b, "Migration to Microsoft Graph: %s", verdictText(a.Verdict))
 			break
 		}
 	}

@@ -274,7 +274,7 @@ func (f *ProfileForm) SetOAuthSecretState(text string, imp widget.Importance) {
 func (f *ProfileForm) SignInState() string { return f.oa.signIn.Text }
 
 func (f *ProfileForm) setSignIn(text string, imp widget.Importance) {
-	f.oa.signIn.SetText(text)
+	f.oa.signIn.SetText(shown(text))
 	f.oa.signIn.Importance = imp
 	f.oa.signIn.Refresh()
 }

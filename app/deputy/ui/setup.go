@@ -139,9 +139,9 @@ func NewSetupView() *SetupView {
 	v.exo = container.NewVBox(
 		v.graphRole,
 		widget.NewLabelWithStyle("Application (client) ID", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		v.appID, hint("Entra admin center → App registrations → the app → Overview."), errLabel(SetupFieldAppID),
+		v.appID, hint("Entra admin center › App registrations › the app › Overview."), errLabel(SetupFieldAppID),
 		widget.NewLabelWithStyle("Service principal object ID", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		v.spID, hint("Entra admin center → Enterprise applications → the app → Object ID (not the one under App registrations)."),
+		v.spID, hint("Entra admin center › Enterprise applications › the app › Object ID (not the one under App registrations)."),
 		errLabel(SetupFieldSP))
 	bold := func(s string) *widget.Label {
 		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})

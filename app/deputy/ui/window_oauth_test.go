@@ -104,7 +104,7 @@ func TestWindowAppSecretRunAndSave(t *testing.T) {
 				row, _ := u.diag.Model.Row(0)
 				u.diag.table.Select(widget.TableCellID{Row: 0, Col: int(ColAddress)})
 				d := u.diag.MailboxDetailText()
-				if !strings.Contains(d, row.Address) || !strings.Contains(d, "Migration EWS → Microsoft Graph: ready on both") || !strings.Contains(d, "\nGraph: ") || !strings.Contains(d, "\nEWS: ") {
+				if !strings.Contains(d, row.Address) || !strings.Contains(d, "Migration to Microsoft Graph: ready on both") || !strings.Contains(d, "\nGraph: ") || !strings.Contains(d, "\nEWS: ") {
 					t.Errorf("detail %q", d)
 				}
 			}
