@@ -28,7 +28,7 @@ fuzz:
 bench: deps
 	.ci/with-secret-service.sh .ci/with-xvfb.sh $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
-## screenshots: the real window under Xvfb (welcome, filled profile, demo diagnosis, dark) → docs/screenshots/
+## screenshots: the real window under Xvfb (welcome, profile, demo diagnosis light/dark, setup, EWS→Graph migration) → docs/screenshots/
 screenshots: app
 	@.ci/deps.sh test
 	.ci/with-secret-service.sh .ci/with-xvfb.sh app/deputy/screenshots.sh
