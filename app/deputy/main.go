@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ func main() {
 	w.SetContent(u.Content())
 
 	a.Lifecycle().SetOnStarted(func() {
+		go releaseStartupMemory()
 		if os.Getenv("DEPUTY_FIRST_FRAME") != "" {
 			go reportStartup(a, start)
 		}
@@ -64,6 +66,14 @@ func main() {
 	})
 	w.ShowAndRun()
 	u.Close()
+}
+
+// releaseStartupMemory hands the start-up garbage (font parsing, icon decoding, the
+// first layout) back to the OS once the window is idle: the Go heap would otherwise keep
+// those pages resident until memory pressure, and an idle admin tool should be small.
+func releaseStartupMemory() {
+	time.Sleep(time.Second)
+	debug.FreeOSMemory()
 }
 
 // reportStartup prints the time from process start to the first frame and the resident
