@@ -373,9 +373,9 @@ func authFailed(code string, s Situation) fix {
 		}
 		return fix{why: why}
 	}
-	return fix{why: "The server refused " + plain(s.Account, "the service account") + "'s credentials: wrong password, a locked-out or disabled account, an expired password, or the EWS virtual directory does not offer the scheme Deputy used (NTLM, Basic). Compare the schemes the server offered (in the evidence) with the vdir:",
+	return fix{why: "The server refused " + plain(s.Account, "the service account") + "'s credentials: wrong password, a locked-out or disabled account, an expired password, or the EWS virtual directory does not offer the scheme Deputy used (NTLM, Basic). With NTLM, also Extended Protection (on by default since Exchange Server 2019 CU14) where it requires channel binding: Deputy's NTLM sends none, so such a server refuses it even with the right password — a test with Basic over TLS tells the two apart. Compare the schemes the server offered (in the evidence) with the vdir:",
 		cmds: []string{
-			"Get-WebServicesVirtualDirectory | Format-List Server,InternalUrl,*Authentication*",
+			"Get-WebServicesVirtualDirectory | Format-List Server,InternalUrl,*Authentication*,ExtendedProtectionTokenChecking",
 			"Get-ADUser -Identity (Get-User -Identity " + s.account() + ").SamAccountName -Properties LockedOut,Enabled,PasswordExpired,PasswordLastSet | Format-List Enabled,LockedOut,PasswordExpired,PasswordLastSet",
 		}}
 }
