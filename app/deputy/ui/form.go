@@ -411,14 +411,19 @@ func (f *ProfileForm) Dirty() bool {
 
 // SetKeychainState shows where the password lives and whether it is there.
 func (f *ProfileForm) SetKeychainState(text string, imp widget.Importance) {
-	f.keychain.SetText(text)
+	setShown(f.keychain, text)
 	f.keychain.Importance = imp
 	f.keychain.Refresh()
 }
 
+// setShown puts core or error text on a proportional label: Fyne 2.8 draws "→ " there
+// as "→�" (fyne-io/fyne#6216), so shown() words portal paths with "›". Monospace labels
+// (evidence, Find's steps) keep the core's text as it is.
+func setShown(l *widget.Label, s string) { l.SetText(shown(s)) }
+
 // SetStatus shows a line above Save/Revert.
 func (f *ProfileForm) SetStatus(text string, imp widget.Importance) {
-	f.status.SetText(shown(text))
+	setShown(f.status, text)
 	f.status.Importance = imp
 	f.status.Refresh()
 }
@@ -516,7 +521,7 @@ func (f *ProfileForm) updateImportInfo() {
 			}
 		}
 	}
-	f.importInfo.SetText(b.String())
+	setShown(f.importInfo, b.String())
 }
 
 func clip(s string, n int) string {

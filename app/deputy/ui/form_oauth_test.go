@@ -2,9 +2,13 @@ package ui
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +19,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"deputy/internal/exchangesim"
 	"deputy/internal/exchangesim/entra"
@@ -101,6 +106,65 @@ func TestOAuthValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPortalPathsShownOnForm: the core words portal paths with "→", which Fyne 2.8 draws
+// as "→�" on a proportional label (fyne-io/fyne#6216); the form's labels show "›".
+func TestPortalPathsShownOnForm(t *testing.T) {
+	test.NewTempApp(t)
+	cases := []struct {
+		name  string
+		fill  func(t *testing.T, f *ProfileForm)
+		label func(f *ProfileForm) *widget.Label
+		want  string
+	}{
+		{"expired certificate", func(t *testing.T, f *ProfileForm) {
+			f.auth.SetSelected(labelFor(authModes, AuthAppCert))
+			test.Type(f.oa.certFile, expiredCertFile(t))
+			test.Tap(f.oa.certLoad)
+		}, func(f *ProfileForm) *widget.Label { return f.oa.certInfo }, "App registrations › your app › Certificates & secrets"},
+		{"client ID missing", func(t *testing.T, f *ProfileForm) {
+			f.auth.SetSelected(labelFor(authModes, AuthAppSecret))
+			f.Validate()
+		}, func(f *ProfileForm) *widget.Label { return f.errs[FieldClientID] }, "Entra admin center › App registrations › your app › Overview"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewProfileForm()
+			test.NewTempWindow(t, f.Content())
+			f.Load(FormValues{Name: "EXO", Environment: result.EXO}, false)
+			c.fill(t, f)
+			if got := c.label(f).Text; !strings.Contains(got, c.want) || strings.Contains(got, "→ ") {
+				t.Errorf("label %q, want %q and no \"→ \"", got, c.want)
+			}
+		})
+	}
+}
+
+// expiredCertFile writes a PEM certificate with its key that expired yesterday.
+func expiredCertFile(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Deputy expired app"},
+		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	path := filepath.Join(t.TempDir(), "expired.pem")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestExchangeOnlineBasicExplainsAndSwitches(t *testing.T) {

@@ -222,7 +222,7 @@ func (f *ProfileForm) LoadCertificate() error {
 	path := strings.TrimSpace(o.certFile.Text)
 	fail := func(err error) error {
 		o.cert = nil
-		o.certInfo.SetText(err.Error())
+		setShown(o.certInfo, err.Error())
 		o.certInfo.Importance = widget.DangerImportance
 		o.certInfo.Refresh()
 		return err
@@ -253,7 +253,7 @@ func (f *ProfileForm) LoadCertificate() error {
 	} else {
 		text += "\nLoaded — Save keeps the key in the keychain"
 	}
-	o.certInfo.SetText(text)
+	setShown(o.certInfo, text)
 	f.edited(FieldCertFile)
 	return nil
 }
@@ -264,7 +264,7 @@ func (f *ProfileForm) CertInfo() string { return f.oa.certInfo.Text }
 // SetOAuthSecretState shows whether the keychain holds the client secret or certificate.
 func (f *ProfileForm) SetOAuthSecretState(text string, imp widget.Importance) {
 	for _, l := range []*widget.Label{f.oa.secretState} {
-		l.SetText(text)
+		setShown(l, text)
 		l.Importance = imp
 		l.Refresh()
 	}
@@ -274,7 +274,7 @@ func (f *ProfileForm) SetOAuthSecretState(text string, imp widget.Importance) {
 func (f *ProfileForm) SignInState() string { return f.oa.signIn.Text }
 
 func (f *ProfileForm) setSignIn(text string, imp widget.Importance) {
-	f.oa.signIn.SetText(shown(text))
+	setShown(f.oa.signIn, text)
 	f.oa.signIn.Importance = imp
 	f.oa.signIn.Refresh()
 }

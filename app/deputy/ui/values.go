@@ -289,7 +289,7 @@ func ValidateClientID(s string) error {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
-		return errors.New("enter the application (client) ID: Entra admin center › App registrations › your app › Overview")
+		return errors.New("enter the application (client) ID: Entra admin center → App registrations → your app → Overview")
 	case !guidPattern.MatchString(strings.Trim(s, "{}")):
 		return errors.New("expected a GUID such as 00000000-0000-0000-0000-000000000000 (the application (client) ID, not its name or secret)")
 	}

@@ -267,7 +267,7 @@ func (u *Window) Reload(id string) {
 	}
 	u.profiles = ps
 	if len(warns) > 0 {
-		u.listNote.SetText(strings.Join(warns, "\n"))
+		setShown(u.listNote, strings.Join(warns, "\n"))
 		u.listNote.Show()
 	} else {
 		u.listNote.Hide()
@@ -460,7 +460,7 @@ func (u *Window) ask(title, msg string, answers []string, then func(string)) {
 
 // showError tells the user something failed.
 func (u *Window) showError(title string, err error) {
-	body := widget.NewLabel(err.Error())
+	body := widget.NewLabel(shown(err.Error()))
 	body.Wrapping = fyne.TextWrapWord
 	var hide func()
 	ok := widget.NewButton("OK", func() { hide() })
@@ -1073,7 +1073,7 @@ func (u *Window) TryDemo() {
 	}
 	srv, err := u.startDemo()
 	if err != nil {
-		u.welcomeSt.SetText("Cannot start the demo server: " + err.Error())
+		setShown(u.welcomeSt, "Cannot start the demo server: "+err.Error())
 		return
 	}
 	v := FormValues{
@@ -1090,7 +1090,7 @@ func (u *Window) TryDemo() {
 	}
 	saved, err := u.env.Profiles.Save(p)
 	if err != nil {
-		u.welcomeSt.SetText("Cannot save the Demo profile: " + err.Error())
+		setShown(u.welcomeSt, "Cannot save the Demo profile: "+err.Error())
 		return
 	}
 	kcErr := u.setPassword(saved.ID, srv.Password)
