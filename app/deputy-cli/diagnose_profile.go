@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"deputy/internal/impersonation"
+	"deputy/internal/profile"
 	"deputy/internal/result"
 	"deputy/internal/secret"
 )
@@ -33,10 +33,7 @@ func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.C
 	cfg.CheckRooms, cfg.WriteTest = p.CheckRooms, p.WriteTest
 	cfg.Concurrency = p.Concurrency
 	if p.UseAutodiscover {
-		cfg.AutodiscoverAddress = p.ServiceMailbox
-		if cfg.AutodiscoverAddress == "" && strings.Contains(p.User, "@") {
-			cfg.AutodiscoverAddress = p.User
-		}
+		cfg.AutodiscoverAddress = profile.AutodiscoverAddress(p.ServiceMailbox, p.User)
 	}
 	cfg.TLS.PinSHA256, cfg.TLS.CAFile, cfg.TLS.AllowHTTP = p.TLS.PinSHA256, p.TLS.CAFile, p.TLS.AllowHTTP
 	if kind := p.SecretKind(); kind == secret.Password && !havePassword {

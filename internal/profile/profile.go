@@ -93,6 +93,19 @@ func (p Profile) URL() string {
 	return p.EWSURL
 }
 
+// AutodiscoverAddress is the address Autodiscover looks up for a service account (Find in
+// the window, runs with UseAutodiscover in both front ends): its own mailbox, else its UPN;
+// "" for a DOMAIN\user without a mailbox, which Autodiscover cannot start from.
+func AutodiscoverAddress(serviceMailbox, user string) string {
+	if a := strings.TrimSpace(serviceMailbox); a != "" {
+		return a
+	}
+	if u := strings.TrimSpace(user); strings.Contains(u, "@") {
+		return u
+	}
+	return ""
+}
+
 // SecretKind is the keychain kind the profile's authentication needs ("" for none).
 func (p Profile) SecretKind() string {
 	switch p.Auth {

@@ -183,3 +183,24 @@ func TestURLAndResult(t *testing.T) {
 		t.Fatalf("Result() = %+v", r)
 	}
 }
+
+func TestAutodiscoverAddress(t *testing.T) {
+	cases := []struct {
+		name, mailbox, user, want string
+	}{
+		{"service mailbox first", "svc-mbx@contoso.com", "svc@contoso.com", "svc-mbx@contoso.com"},
+		{"UPN without a mailbox", "", "svc@contoso.com", "svc@contoso.com"},
+		{"spaces trimmed", "  svc-mbx@contoso.com ", "", "svc-mbx@contoso.com"},
+		{"blank mailbox falls back to the UPN", "   ", " svc@contoso.com ", "svc@contoso.com"},
+		{"DOMAIN\\user is no address", "", `CONTOSO\svc`, ""},
+		{"mailbox with a DOMAIN\\user", "svc@contoso.com", `CONTOSO\svc`, "svc@contoso.com"},
+		{"nothing", "", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := AutodiscoverAddress(c.mailbox, c.user); got != c.want {
+				t.Errorf("AutodiscoverAddress(%q, %q) = %q, want %q", c.mailbox, c.user, got, c.want)
+			}
+		})
+	}
+}

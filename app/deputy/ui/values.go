@@ -167,15 +167,9 @@ func (v FormValues) Validate() []FieldError {
 }
 
 // AutodiscoverAddress is the address Autodiscover looks up (Find, and runs with
-// UseAutodiscover): the service account's own mailbox, else its UPN — as deputy-cli does.
+// UseAutodiscover), by the rule deputy-cli uses too.
 func (v FormValues) AutodiscoverAddress() string {
-	if a := strings.TrimSpace(v.ServiceMailbox); a != "" {
-		return a
-	}
-	if u := strings.TrimSpace(v.User); strings.Contains(u, "@") {
-		return u
-	}
-	return ""
+	return profile.AutodiscoverAddress(v.ServiceMailbox, v.User)
 }
 
 func rejectedError(imp *profile.Import) error {
