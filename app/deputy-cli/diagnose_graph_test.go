@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -38,6 +39,9 @@ func TestDemoProtocolBoth(t *testing.T) {
 	code, human, _ := cli(t, nil, "", "demo", "--scenario", "exo-demo", "--protocol", "both", "--progress", "none")
 	if code != exitFailed {
 		t.Fatalf("exit %d", code)
+	}
+	if want := fmt.Sprintf("— %d mailboxes", len(mg.Addresses)); !strings.Contains(human, want+" (") || !strings.Contains(human, "each through EWS and Graph") {
+		t.Errorf("summary line should count each address once (%q):\n%s", want, human[strings.LastIndex(human, "\n✘"):])
 	}
 	head := strings.SplitN(human, "\n\n", 2)[0]
 	if !strings.Contains(head, "Migration EWS → Microsoft Graph") || !strings.Contains(head, "EWS only (blockers)") {

@@ -94,9 +94,16 @@ func printHuman(w io.Writer, r *result.Result) {
 	}
 	printMigrationBlockers(w, r) // diagnose_graph.go
 	s := r.Summary
-	fmt.Fprintf(w, "\n%s %s — %d mailboxes%s: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
-		marks[r.Verdict], strings.ToUpper(string(r.Verdict)), s.Mailboxes, r.KindSplit(), s.Passed, s.Warned, s.Failed, s.Requests,
-		r.FinishedAt.Sub(r.StartedAt).Round(10*time.Millisecond))
+	took := r.FinishedAt.Sub(r.StartedAt).Round(10 * time.Millisecond)
+	if r.Profile.Protocol == result.Both {
+		// A row per address and protocol: count each mailbox once, each protocol apart.
+		n, kinds, ews, graph := r.Addresses()
+		fmt.Fprintf(w, "\n%s %s — %d mailboxes%s, each through EWS and Graph — EWS: %d passed, %d warned, %d failed; Graph: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
+			marks[r.Verdict], strings.ToUpper(string(r.Verdict)), n, kinds, ews.Passed, ews.Warned, ews.Failed, graph.Passed, graph.Warned, graph.Failed, s.Requests, took)
+	} else {
+		fmt.Fprintf(w, "\n%s %s — %d mailboxes%s: %d passed, %d warned, %d failed; %d HTTP requests in %s\n",
+			marks[r.Verdict], strings.ToUpper(string(r.Verdict)), s.Mailboxes, r.KindSplit(), s.Passed, s.Warned, s.Failed, s.Requests, took)
+	}
 	if r.Cancelled {
 		fmt.Fprintln(w, "Cancelled: the results above are partial.")
 	}

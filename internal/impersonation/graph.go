@@ -14,19 +14,17 @@ import (
 
 // Protocols a diagnosis proves (Config.Protocol).
 const (
-	ProtocolEWS   = "ews"
-	ProtocolGraph = "graph"
-	ProtocolBoth  = "both"
+	ProtocolEWS   = result.EWS
+	ProtocolGraph = result.Graph
+	ProtocolBoth  = result.Both
 )
 
-// Check ids of the Graph checks when a run proves both protocols. A Graph-only run uses
-// the plain ids (token, impersonation, write, rooms): an id names one protocol per run,
-// and Mailbox.Protocol says which.
+// Check ids of the Graph checks when a run proves both protocols (see result).
 const (
-	CheckGraphToken         = "graph-token"
-	CheckGraphImpersonation = "graph-impersonation"
-	CheckGraphWrite         = "graph-write"
-	CheckGraphRooms         = "graph-rooms"
+	CheckGraphToken         = result.CheckGraphToken
+	CheckGraphImpersonation = result.CheckGraphImpersonation
+	CheckGraphWrite         = result.CheckGraphWrite
+	CheckGraphRooms         = result.CheckGraphRooms
 )
 
 var graphTitles = map[string]string{

@@ -6,16 +6,13 @@ import (
 	"deputy/internal/result"
 )
 
-// Migration verdicts (MigrationAddress.Verdict).
+// Migration verdicts (MigrationAddress.Verdict; see result).
 const (
-	VerdictBothReady = "both-ready"
-	VerdictEWSOnly   = "ews-only" // a migration blocker: works today, not after EWS ends
-	VerdictGraphOnly = "graph-only"
-	VerdictNeither   = "neither"
-	// VerdictUntested: one protocol did not check the address (the run was cancelled, or
-	// only one protocol found it, e.g. a room in Graph's places directory but in no EWS
-	// room list). No verdict on readiness: it is outside the four counts.
-	VerdictUntested = "untested"
+	VerdictBothReady = result.VerdictBothReady
+	VerdictEWSOnly   = result.VerdictEWSOnly
+	VerdictGraphOnly = result.VerdictGraphOnly
+	VerdictNeither   = result.VerdictNeither
+	VerdictUntested  = result.VerdictUntested
 )
 
 // Migrate compares, per address, the EWS and the Graph result of a run that proved both

@@ -375,3 +375,25 @@ func TestFixesOf(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationRowKindWithoutGraphRow: an address the run never reached through Graph
+// (cancelled) keeps its kind from the EWS row — a room stays a room.
+func TestMigrationRowKindWithoutGraphRow(t *testing.T) {
+	r := &result.Result{Profile: result.Profile{Protocol: result.Both},
+		Mailboxes: []result.Mailbox{
+			{Address: "a@x.test", Kind: result.KindUser, Protocol: result.EWS, Status: result.Pass, Class: result.OK},
+			{Address: "a@x.test", Kind: result.KindUser, Protocol: result.Graph, Status: result.Pass, Class: result.OK},
+			{Address: "room.b@x.test", Kind: result.KindRoom, Protocol: result.EWS, Status: result.Pass, Class: result.OK},
+		}}
+	r.Migration = &result.Migration{Untested: 1, BothReady: 1, Addresses: []result.MigrationAddress{
+		{Address: "a@x.test", EWS: result.OK, Graph: result.OK, Verdict: result.VerdictBothReady},
+		{Address: "room.b@x.test", EWS: result.OK, Verdict: result.VerdictUntested}}}
+	r.Tally()
+	v := newView(r, Options{})
+	if v.Mig == nil || len(v.Mig.Others) != 1 {
+		t.Fatalf("migration rows: %+v", v.Mig)
+	}
+	if row := v.Mig.Others[0]; row.Address != "room.b@x.test" || row.Kind != result.KindRoom {
+		t.Errorf("untested row = %+v, want the room's kind", row)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
 
-	"deputy/internal/impersonation"
 	"deputy/internal/result"
 )
 
@@ -49,17 +48,17 @@ var (
 // segColor is the colour of a summary bar segment (the same as the HTML's).
 func segColor(key string) rgb {
 	switch key {
-	case "pass", impersonation.VerdictBothReady:
+	case "pass", result.VerdictBothReady:
 		return colPass
 	case "warn":
 		return colWarnB
-	case "fail", impersonation.VerdictEWSOnly:
+	case "fail", result.VerdictEWSOnly:
 		return colFail
-	case impersonation.VerdictGraphOnly:
+	case result.VerdictGraphOnly:
 		return rgb{111, 221, 139}
-	case impersonation.VerdictNeither:
+	case result.VerdictNeither:
 		return rgb{87, 96, 106}
-	case impersonation.VerdictUntested:
+	case result.VerdictUntested:
 		return rgb{208, 215, 222}
 	}
 	return colSkip
@@ -718,11 +717,11 @@ func (d *pdfDoc) migration() {
 // the pale greys of the bar are too faint for text).
 func keyColor(key string) rgb {
 	switch key {
-	case "pass", impersonation.VerdictGraphOnly, impersonation.VerdictBothReady:
+	case "pass", result.VerdictGraphOnly, result.VerdictBothReady:
 		return colPass
-	case "fail", impersonation.VerdictEWSOnly:
+	case "fail", result.VerdictEWSOnly:
 		return colFail
-	case impersonation.VerdictNeither:
+	case result.VerdictNeither:
 		return rgb{87, 96, 106}
 	}
 	return colMuted

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode"
 
-	"deputy/internal/impersonation"
 	"deputy/internal/result"
 	"deputy/internal/setup"
 )
@@ -38,7 +37,7 @@ type view struct {
 	Title       string
 	Heading     string // the title without the profile name
 	Intro       string // what the report proves, for the protocol(s) tested
-	Protocol    string // impersonation.ProtocolEWS, ProtocolGraph or ProtocolBoth
+	Protocol    string // result.EWS, ProtocolGraph or ProtocolBoth
 	Both        bool   // Protocol is both: an address has a result per protocol
 	HasGraph    bool   // Graph rows: the mailbox tables get a Protocol column
 	Verdict     result.Status
@@ -222,24 +221,24 @@ func protocolOf(r *result.Result) string {
 		}
 	}
 	switch p := strings.ToLower(r.Profile.Protocol); {
-	case ews && graph, p == impersonation.ProtocolBoth:
-		return impersonation.ProtocolBoth
-	case graph, p == impersonation.ProtocolGraph:
+	case ews && graph, p == result.Both:
+		return result.Both
+	case graph, p == result.Graph:
 		if ews {
-			return impersonation.ProtocolBoth
+			return result.Both
 		}
-		return impersonation.ProtocolGraph
+		return result.Graph
 	}
-	return impersonation.ProtocolEWS
+	return result.EWS
 }
 
 func protocolName(p string) string {
 	switch p {
-	case impersonation.ProtocolEWS:
+	case result.EWS:
 		return "EWS"
-	case impersonation.ProtocolGraph:
+	case result.Graph:
 		return "Microsoft Graph"
-	case impersonation.ProtocolBoth:
+	case result.Both:
 		return "EWS and Microsoft Graph"
 	}
 	return strings.ToUpper(p)
@@ -253,34 +252,18 @@ func protoText(m result.Mailbox) string {
 	return "EWS"
 }
 
-type tally struct{ n, pass, warn, fail, skip int }
-
-func (t *tally) add(s result.Status) {
-	t.n++
-	switch s {
-	case result.Pass:
-		t.pass++
-	case result.Warn:
-		t.warn++
-	case result.Fail:
-		t.fail++
-	default:
-		t.skip++
-	}
-}
-
 // words is "12 of 17 mailboxes passed · 2 warnings · 3 failed" (what is empty left out;
 // "of" may be "").
-func (t tally) words(of string, sep string) string {
-	parts := []string{strings.Replace(fmt.Sprintf("%d of %d %s passed", t.pass, t.n, of), "  ", " ", 1)}
-	if t.warn > 0 {
-		parts = append(parts, plural(t.warn, "warning", "warnings"))
+func words(t result.Summary, of string, sep string) string {
+	parts := []string{strings.Replace(fmt.Sprintf("%d of %d %s passed", t.Passed, t.Mailboxes, of), "  ", " ", 1)}
+	if t.Warned > 0 {
+		parts = append(parts, plural(t.Warned, "warning", "warnings"))
 	}
-	if t.fail > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", t.fail))
+	if t.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", t.Failed))
 	}
-	if t.skip > 0 {
-		parts = append(parts, fmt.Sprintf("%d not tested", t.skip))
+	if t.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d not tested", t.Skipped))
 	}
 	return strings.Join(parts, sep)
 }
@@ -374,7 +357,7 @@ func fixNote(addrs []string, only bool, groupSize int) string {
 func summaryCheck(id string) bool {
 	switch id {
 	case result.CheckImpersonation, result.CheckWrite, result.CheckRooms,
-		impersonation.CheckGraphImpersonation, impersonation.CheckGraphWrite, impersonation.CheckGraphRooms:
+		result.CheckGraphImpersonation, result.CheckGraphWrite, result.CheckGraphRooms:
 		return true
 	}
 	return false
@@ -382,13 +365,13 @@ func summaryCheck(id string) bool {
 
 func newView(r *result.Result, o Options) *view {
 	v := &view{Verdict: r.Verdict, Cancelled: r.Cancelled, Script: strings.TrimSpace(o.Script), Protocol: protocolOf(r)}
-	v.HasGraph = v.Protocol != impersonation.ProtocolEWS
-	v.Both = v.Protocol == impersonation.ProtocolBoth
+	v.HasGraph = v.Protocol != result.EWS
+	v.Both = v.Protocol == result.Both
 	switch v.Protocol {
-	case impersonation.ProtocolGraph:
+	case result.Graph:
 		v.Heading = "Microsoft Graph readiness report"
 		v.Intro = "Deputy proves that the app can reach every mailbox's calendar through Microsoft Graph."
-	case impersonation.ProtocolBoth:
+	case result.Both:
 		v.Heading = "EWS to Microsoft Graph migration report"
 		v.Intro = "Deputy tests every mailbox through Exchange Web Services and through Microsoft Graph, and shows which will keep working after EWS in Exchange Online ends on 1 April 2027."
 	default:
@@ -401,21 +384,12 @@ func newView(r *result.Result, o Options) *view {
 	}
 	// Count from the mailboxes themselves: a hand-edited or partial summary must not make
 	// the bar disagree with the table below it.
-	var all, ews, graph tally
-	addrs := map[string]bool{}
-	for _, m := range r.Mailboxes {
-		all.add(m.Status)
-		if m.Protocol == result.Graph {
-			graph.add(m.Status)
-		} else {
-			ews.add(m.Status)
-		}
-		addrs[strings.ToLower(m.Address)] = true
-	}
-	v.Pass, v.Warn, v.Fail, v.Skip, v.Results = all.pass, all.warn, all.fail, all.skip, all.n
-	v.Total = all.n
+	addrs, _, ews, graph := r.Addresses()
+	all := ews.Plus(graph)
+	v.Pass, v.Warn, v.Fail, v.Skip, v.Results = all.Passed, all.Warned, all.Failed, all.Skipped, all.Mailboxes
+	v.Total = all.Mailboxes
 	if v.Both {
-		v.Total = len(addrs) // each address has a result per protocol: count it once
+		v.Total = addrs // each address has a result per protocol: count it once
 	}
 
 	switch r.Verdict {
@@ -436,9 +410,9 @@ func newView(r *result.Result, o Options) *view {
 		v.VerdictLine = "no mailboxes tested"
 	case v.Both:
 		v.VerdictLine = fmt.Sprintf("%s, each tested through EWS and Microsoft Graph · EWS: %s · Graph: %s",
-			plural(v.Total, "address", "addresses"), ews.words("", ", "), graph.words("", ", "))
+			plural(v.Total, "address", "addresses"), words(ews, "", ", "), words(graph, "", ", "))
 	default:
-		v.VerdictLine = all.words("mailboxes", " · ")
+		v.VerdictLine = words(all, "mailboxes", " · ")
 	}
 	if v.Results > 0 {
 		for _, s := range []seg{{Key: "pass", N: v.Pass, Legend: fmt.Sprintf("%d passed", v.Pass)}, {Key: "warn", N: v.Warn, Legend: plural(v.Warn, "warning", "warnings")},
@@ -633,27 +607,11 @@ func sortMailboxes(ms []result.Mailbox) {
 	})
 }
 
-// verdictText words a migration verdict; verdictKey is its CSS class and bar segment.
-func verdictText(v string) string {
-	switch v {
-	case impersonation.VerdictBothReady:
-		return "ready on both"
-	case impersonation.VerdictEWSOnly:
-		return "EWS only (blocker)"
-	case impersonation.VerdictGraphOnly:
-		return "Graph only"
-	case impersonation.VerdictNeither:
-		return "neither"
-	case impersonation.VerdictUntested:
-		return "not tested on both"
-	}
-	return v
-}
-
+// verdictKey is a migration verdict's CSS class and bar segment.
 func verdictKey(v string) string {
 	switch v {
-	case impersonation.VerdictBothReady, impersonation.VerdictEWSOnly, impersonation.VerdictGraphOnly,
-		impersonation.VerdictNeither, impersonation.VerdictUntested:
+	case result.VerdictBothReady, result.VerdictEWSOnly, result.VerdictGraphOnly,
+		result.VerdictNeither, result.VerdictUntested:
 		return v
 	}
 	return "untested"
@@ -676,8 +634,13 @@ func (v *view) migration(r *result.Result) {
 	mg := r.Migration
 	m := &migView{Counts: mg.Counts(), Addresses: len(mg.Addresses), Ready: mg.BothReady}
 	graph := map[string]result.Mailbox{}
+	kind := map[string]string{} // an address's kind from either protocol (untested has one row)
 	for _, mb := range r.Mailboxes {
-		if k := strings.ToLower(mb.Address); mb.Protocol == result.Graph {
+		k := strings.ToLower(mb.Address)
+		if _, ok := kind[k]; !ok {
+			kind[k] = mb.Kind
+		}
+		if mb.Protocol == result.Graph {
 			if _, ok := graph[k]; !ok {
 				graph[k] = mb
 			}
@@ -687,7 +650,7 @@ func (v *view) migration(r *result.Result) {
 	var others [3][]migRow // neither, untested (and unknown), graph-only
 	for _, a := range mg.Addresses {
 		g, ok := graph[strings.ToLower(a.Address)]
-		if a.Verdict == impersonation.VerdictEWSOnly {
+		if a.Verdict == result.VerdictEWSOnly {
 			m.BlockerN++
 			if !ok {
 				// A foreign result without the Graph row: the verdict still counts.
@@ -704,14 +667,14 @@ func (v *view) migration(r *result.Result) {
 			b.Mailboxes = append(b.Mailboxes, g)
 			continue
 		}
-		row := migRow{Address: a.Address, Kind: kindText(g.Kind), Verdict: verdictText(a.Verdict), VerdictKey: verdictKey(a.Verdict)}
+		row := migRow{Address: a.Address, Kind: kindText(kind[strings.ToLower(a.Address)]), Verdict: result.VerdictText(a.Verdict), VerdictKey: verdictKey(a.Verdict)}
 		row.EWS, row.EWSKey = classText(a.EWS)
 		row.Graph, row.GraphKey = classText(a.Graph)
 		switch a.Verdict {
-		case impersonation.VerdictBothReady:
-		case impersonation.VerdictNeither:
+		case result.VerdictBothReady:
+		case result.VerdictNeither:
 			others[0] = append(others[0], row)
-		case impersonation.VerdictGraphOnly:
+		case result.VerdictGraphOnly:
 			others[2] = append(others[2], row)
 		default:
 			others[1] = append(others[1], row)
@@ -756,12 +719,12 @@ func (v *view) migration(r *result.Result) {
 		return
 	}
 	v.Bar = nil
-	for _, s := range []seg{{Key: impersonation.VerdictBothReady, N: mg.BothReady}, {Key: impersonation.VerdictGraphOnly, N: mg.GraphOnly},
-		{Key: impersonation.VerdictEWSOnly, N: mg.EWSOnly}, {Key: impersonation.VerdictNeither, N: mg.Neither}, {Key: impersonation.VerdictUntested, N: mg.Untested}} {
-		if s.N == 0 && s.Key == impersonation.VerdictUntested {
+	for _, s := range []seg{{Key: result.VerdictBothReady, N: mg.BothReady}, {Key: result.VerdictGraphOnly, N: mg.GraphOnly},
+		{Key: result.VerdictEWSOnly, N: mg.EWSOnly}, {Key: result.VerdictNeither, N: mg.Neither}, {Key: result.VerdictUntested, N: mg.Untested}} {
+		if s.N == 0 && s.Key == result.VerdictUntested {
 			continue
 		}
-		s.Legend = verdictText(s.Key)
+		s.Legend = result.VerdictText(s.Key)
 		v.Bar = append(v.Bar, s)
 	}
 	v.BarLabel = "Migration to Microsoft Graph: " + m.Counts

@@ -6,6 +6,7 @@ package result
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -76,6 +77,14 @@ const (
 	CheckImpersonation  = "impersonation"
 	CheckWrite          = "write"
 	CheckRooms          = "rooms"
+
+	// The Graph checks of a run that proves both protocols. A Graph-only run uses the
+	// plain ids (token, impersonation, write, rooms): an id names one protocol per run,
+	// and Mailbox.Protocol says which.
+	CheckGraphToken         = "graph-token"
+	CheckGraphImpersonation = "graph-impersonation"
+	CheckGraphWrite         = "graph-write"
+	CheckGraphRooms         = "graph-rooms"
 )
 
 // Result is one diagnosis.
@@ -164,10 +173,11 @@ const (
 	KindService = "service"
 )
 
-// Protocols.
+// Protocols: a Mailbox's is EWS or Graph; a Profile's may be Both.
 const (
 	EWS   = "ews"
 	Graph = "graph"
+	Both  = "both"
 )
 
 type Mailbox struct {
@@ -218,7 +228,8 @@ func (r *Result) KindSplit() string {
 	if rooms == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d users, %d rooms)", len(r.Mailboxes)-rooms, rooms)
+	users := len(r.Mailboxes) - rooms
+	return fmt.Sprintf(" (%d %s, %d %s)", users, plural(users, "user", "users"), rooms, plural(rooms, "room", "rooms"))
 }
 
 // Counts is the verdict counts in words, for the CLI, the window and the reports.
@@ -228,6 +239,35 @@ func (m *Migration) Counts() string {
 		s += fmt.Sprintf(", %d not tested on both (cancelled, or found by one protocol only)", m.Untested)
 	}
 	return s
+}
+
+// Migration verdicts (MigrationAddress.Verdict).
+const (
+	VerdictBothReady = "both-ready"
+	VerdictEWSOnly   = "ews-only" // a migration blocker: works today, not after EWS ends
+	VerdictGraphOnly = "graph-only"
+	VerdictNeither   = "neither"
+	// VerdictUntested: one protocol did not check the address (the run was cancelled, or
+	// only one protocol found it, e.g. a room in Graph's places directory but in no EWS
+	// room list). No verdict on readiness: it is outside the four counts.
+	VerdictUntested = "untested"
+)
+
+// VerdictText is a migration verdict in a few words, for tables, filters and reports.
+func VerdictText(v string) string {
+	switch v {
+	case VerdictBothReady:
+		return "ready on both"
+	case VerdictEWSOnly:
+		return "EWS only (blocker)"
+	case VerdictGraphOnly:
+		return "Graph only"
+	case VerdictNeither:
+		return "neither"
+	case VerdictUntested:
+		return "not tested on both"
+	}
+	return v
 }
 
 type MigrationAddress struct {
@@ -249,20 +289,58 @@ type Trace struct {
 	Response   string `json:"response"` // headers + body, redacted, truncated
 }
 
+// Addresses counts a result by address rather than by row: with both protocols every
+// address has a row per protocol, so Summary's row counts double it. It returns the
+// distinct addresses, how they divide into users and rooms (KindSplit's words), and a
+// Summary per protocol (Mailboxes = rows of that protocol).
+func (r *Result) Addresses() (n int, kinds string, ews, graph Summary) {
+	seen := map[string]bool{}
+	var distinct []Mailbox
+	for _, m := range r.Mailboxes {
+		t := &ews
+		if m.Protocol == Graph {
+			t = &graph
+		}
+		t.count(m.Status)
+		if k := strings.ToLower(m.Address); !seen[k] {
+			seen[k] = true
+			distinct = append(distinct, m)
+		}
+	}
+	return len(distinct), (&Result{Mailboxes: distinct}).KindSplit(), ews, graph
+}
+
+// Plus is s and o together (the mailbox counts; Requests as well).
+func (s Summary) Plus(o Summary) Summary {
+	s.Mailboxes += o.Mailboxes
+	s.Passed += o.Passed
+	s.Warned += o.Warned
+	s.Failed += o.Failed
+	s.Skipped += o.Skipped
+	s.Requests += o.Requests
+	return s
+}
+
+// count adds one mailbox row with status st.
+func (s *Summary) count(st Status) {
+	s.Mailboxes++
+	switch st {
+	case Pass:
+		s.Passed++
+	case Warn:
+		s.Warned++
+	case Fail:
+		s.Failed++
+	default:
+		s.Skipped++
+	}
+}
+
 // Tally recomputes Summary and Verdict from Checks and Mailboxes.
 func (r *Result) Tally() {
-	s := Summary{Mailboxes: len(r.Mailboxes), Requests: r.Summary.Requests}
+	s := Summary{Requests: r.Summary.Requests}
 	for _, m := range r.Mailboxes {
-		switch m.Status {
-		case Pass:
-			s.Passed++
-		case Warn:
-			s.Warned++
-		case Fail:
-			s.Failed++
-		default:
-			s.Skipped++
-		}
+		s.count(m.Status)
 	}
 	r.Summary = s
 	v := Pass
@@ -277,4 +355,11 @@ func (r *Result) Tally() {
 		v = Warn
 	}
 	r.Verdict = v
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -56,3 +56,26 @@ func TestKindSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressesCountsEachMailboxOnce: with both protocols each address has two rows;
+// Addresses counts it once and tallies each protocol apart.
+func TestAddressesCountsEachMailboxOnce(t *testing.T) {
+	row := func(a, kind, proto string, st Status) Mailbox {
+		return Mailbox{Address: a, Kind: kind, Protocol: proto, Status: st}
+	}
+	r := &Result{Mailboxes: []Mailbox{
+		row("a@x.test", KindUser, EWS, Pass), row("A@x.test", KindUser, Graph, Fail),
+		row("room@x.test", KindRoom, EWS, Pass), row("room@x.test", KindRoom, Graph, Pass),
+		row("b@x.test", KindUser, EWS, Warn),
+	}}
+	n, kinds, ews, graph := r.Addresses()
+	if n != 3 || kinds != " (2 users, 1 room)" {
+		t.Errorf("addresses %d %q, want 3 (2 users, 1 room)", n, kinds)
+	}
+	if ews != (Summary{Mailboxes: 3, Passed: 2, Warned: 1}) || graph != (Summary{Mailboxes: 2, Passed: 1, Failed: 1}) {
+		t.Errorf("ews %+v graph %+v", ews, graph)
+	}
+	if all := ews.Plus(graph); all.Mailboxes != 5 || all.Passed != 3 {
+		t.Errorf("plus: %+v", all)
+	}
+}

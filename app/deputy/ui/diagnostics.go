@@ -743,33 +743,9 @@ func notPassed(s result.Summary) string {
 // protocol, so the summary's row counts would double them; count each mailbox once and
 // say how each protocol fared.
 func bothCounts(r *result.Result) string {
-	var ews, graph result.Summary
-	seen := map[string]bool{}
-	var distinct []result.Mailbox
-	for _, m := range r.Mailboxes {
-		t := &ews
-		if m.Protocol == result.Graph {
-			t = &graph
-		}
-		t.Mailboxes++
-		switch m.Status {
-		case result.Pass:
-			t.Passed++
-		case result.Fail:
-			t.Failed++
-		case result.Warn:
-			t.Warned++
-		case result.Skip:
-			t.Skipped++
-		}
-		if k := strings.ToLower(m.Address); !seen[k] {
-			seen[k] = true
-			distinct = append(distinct, m)
-		}
-	}
-	kinds := (&result.Result{Mailboxes: distinct}).KindSplit()
+	n, kinds, ews, graph := r.Addresses()
 	return fmt.Sprintf("%s mailboxes%s, each through EWS and Graph — EWS: %s passed%s; Graph: %s passed%s.",
-		thousands(len(distinct)), kinds, thousands(ews.Passed), notPassed(ews), thousands(graph.Passed), notPassed(graph))
+		thousands(n), kinds, thousands(ews.Passed), notPassed(ews), thousands(graph.Passed), notPassed(graph))
 }
 
 // VerdictLine is what the verdict label shows.

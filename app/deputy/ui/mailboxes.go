@@ -101,7 +101,7 @@ func (m *MailboxModel) ColumnAt(i int) (Column, bool) {
 const AllVerdicts = "All verdicts"
 
 // VerdictChoices are the migration verdicts, in the order a migration plan reads them.
-var VerdictChoices = []string{"ews-only", "neither", "graph-only", "both-ready", "untested"}
+var VerdictChoices = []string{result.VerdictEWSOnly, result.VerdictNeither, result.VerdictGraphOnly, result.VerdictBothReady, result.VerdictUntested}
 
 // Columns are the columns to show: the fixed ones, with Protocol (when the result has
 // Graph rows) and Migration (when it has verdicts) right after the address — "mailbox,
@@ -343,18 +343,12 @@ func migrationDetail(r *result.Result, address, shown string) string {
 
 func verdictText(v string) string {
 	switch v {
-	case "both-ready":
-		return "ready on both"
-	case "ews-only":
+	case result.VerdictEWSOnly:
 		return "EWS only — a migration blocker: works today, not through Graph"
-	case "graph-only":
-		return "Graph only"
-	case "neither":
-		return "neither works"
-	case "untested":
-		return "not tested on both protocols (the run was cancelled, or only one protocol found this address)"
+	case result.VerdictUntested:
+		return result.VerdictText(v) + " (the run was cancelled, or only one protocol found this address)"
 	}
-	return v
+	return result.VerdictText(v)
 }
 
 func mailboxCell(r *result.Mailbox, col Column) string {
