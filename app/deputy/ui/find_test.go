@@ -124,16 +124,16 @@ func TestFindShowsSteps(t *testing.T) {
 		t.Run(tc.scenario, func(t *testing.T) {
 			h, _ := findLab(t, tc.scenario)
 			f := h.u.form
-			if f.FindSteps() != "" || f.findSteps.Visible() {
+			if _, lines := f.FindSteps(); len(lines) != 0 || f.findSteps.Visible() {
 				t.Fatal("steps offered before any Find")
 			}
 			test.Tap(f.find)
 			waitFor(t, func() bool { return !f.find.Disabled() })
-			steps := f.FindSteps()
+			title, lines := f.FindSteps()
+			body := strings.Join(lines, "\n")
 			if got := f.url.Text != ""; got != tc.found {
-				t.Fatalf("found %v, want %v; status %q\n%s", got, tc.found, f.Status(), steps)
+				t.Fatalf("found %v, want %v; status %q\n%s\n%s", got, tc.found, f.Status(), title, body)
 			}
-			title, body, _ := strings.Cut(steps, "\n")
 			if !strings.Contains(title, adsim.Address) || !strings.HasPrefix(body, "1. ") {
 				t.Fatalf("steps title %q, body:\n%s", title, body)
 			}
@@ -142,7 +142,7 @@ func TestFindShowsSteps(t *testing.T) {
 					t.Errorf("steps do not name %q:\n%s", want, body)
 				}
 			}
-			n := strings.Count(body, "\n") + 1
+			n := len(lines)
 			if !f.findSteps.Visible() || !strings.Contains(f.findSteps.Text, fmt.Sprintf("%d step", n)) {
 				t.Errorf("button %q (visible %v) should offer the %d steps", f.findSteps.Text, f.findSteps.Visible(), n)
 			}
@@ -158,7 +158,7 @@ func TestFindShowsSteps(t *testing.T) {
 			}
 			// Another profile's form starts without them.
 			h.u.NewProfile()
-			if f.FindSteps() != "" || f.findSteps.Visible() {
+			if _, lines := f.FindSteps(); len(lines) != 0 || f.findSteps.Visible() {
 				t.Error("the steps outlived the profile they were for")
 			}
 		})

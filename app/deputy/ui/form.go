@@ -456,12 +456,9 @@ func (f *ProfileForm) SetFindSteps(title string, lines []string, failed bool) {
 	f.findSteps.Show()
 }
 
-// FindSteps is the last Find's title and steps, one a line ("" when there are none).
-func (f *ProfileForm) FindSteps() string {
-	if len(f.findLines) == 0 {
-		return ""
-	}
-	return f.findTitle + "\n" + strings.Join(f.findLines, "\n")
+// FindSteps is the last Find's title and steps (no lines when there are none).
+func (f *ProfileForm) FindSteps() (title string, lines []string) {
+	return f.findTitle, f.findLines
 }
 
 // SetCAFile fills the CA file field (Browse…).

@@ -814,11 +814,11 @@ func findStepsTitle(addr string, found bool) string {
 
 // showFindSteps shows the last Find's steps, with Copy for a ticket or a colleague.
 func (u *Window) showFindSteps() {
-	all := u.form.FindSteps()
-	title, steps, _ := strings.Cut(all, "\n")
-	if steps == "" {
+	title, lines := u.form.FindSteps()
+	if len(lines) == 0 {
 		return
 	}
+	steps := strings.Join(lines, "\n")
 	text := widget.NewLabel(steps)
 	text.TextStyle.Monospace = true
 	text.Wrapping = fyne.TextWrapBreak // URLs have no spaces to wrap at
@@ -826,7 +826,7 @@ func (u *Window) showFindSteps() {
 	scroll.SetMinSize(fyne.NewSize(820, 300))
 	var hide func()
 	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		fyne.CurrentApp().Clipboard().SetContent(all)
+		fyne.CurrentApp().Clipboard().SetContent(title + "\n" + steps)
 	})
 	closeBtn := widget.NewButton("Close", func() { hide() })
 	closeBtn.Importance = widget.HighImportance
