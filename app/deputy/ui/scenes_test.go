@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"deputy/internal/result"
 )
@@ -107,25 +109,40 @@ func TestUnknownScene(t *testing.T) {
 }
 
 // TestColumnsSizedWhenGraphRowsArrive: the first Graph row of a running diagnosis brings
-// the Protocol column after the address; the widths follow at once, not at the end.
+// the Protocol column after the address; the widths follow at once, not at the end: every
+// shown column's header is as wide as its column should be, compact beside Protocol.
 func TestColumnsSizedWhenGraphRowsArrive(t *testing.T) {
 	test.NewTempApp(t)
 	d := NewDiagnosticsView(nil)
-	test.NewTempWindow(t, d.Content())
+	w := test.NewTempWindow(t, d.Content())
+	w.Resize(fyne.NewSize(1400, 900)) // every column on screen
 	d.Start(time.Now())
 	for _, c := range []struct {
-		name string
-		rows []result.Mailbox
-		want []Column
+		name    string
+		rows    []result.Mailbox
+		want    []Column
+		compact bool
 	}{
 		{"ews rows", []result.Mailbox{{Address: "a@contoso.com", Protocol: result.EWS, Status: result.Pass}},
-			[]Column{ColStatus, ColAddress, ColKind, ColClass, ColCode, ColLatency, ColAttempts}},
+			[]Column{ColStatus, ColAddress, ColKind, ColClass, ColCode, ColLatency, ColAttempts}, false},
 		{"first graph row", []result.Mailbox{{Address: "a@contoso.com", Protocol: result.Graph, Status: result.Pass}},
-			[]Column{ColStatus, ColAddress, ColProtocol, ColKind, ColClass, ColCode, ColLatency, ColAttempts}},
+			[]Column{ColStatus, ColAddress, ColProtocol, ColKind, ColClass, ColCode, ColLatency, ColAttempts}, true},
 	} {
 		d.Apply(RunUpdate{Mailboxes: c.rows})
-		if !slices.Equal(d.sized, c.want) {
-			t.Errorf("%s: widths set for %v, want %v", c.name, d.sized, c.want)
+		if got := d.Model.Columns(); !slices.Equal(got, c.want) {
+			t.Fatalf("%s: columns %v, want %v", c.name, got, c.want)
+		}
+		headers := map[string]float32{} // header text → the width its cell is drawn at
+		walk(d.table, func(o fyne.CanvasObject) {
+			if b, ok := o.(*widget.Button); ok && b.Visible() && b.Text != "" {
+				headers[b.Text] = b.Size().Width
+			}
+		})
+		for _, col := range c.want {
+			got, ok := headers[d.HeaderText(col)]
+			if want := columnWidth(col, c.compact); !ok || got != want {
+				t.Errorf("%s: %s column %v px wide (shown %v), want %v", c.name, col.Title(), got, ok, want)
+			}
 		}
 	}
 }
