@@ -7,7 +7,6 @@ import (
 
 	"deputy/internal/impersonation"
 	"deputy/internal/profile"
-	"deputy/internal/result"
 	"deputy/internal/secret"
 )
 
@@ -24,7 +23,7 @@ func applyProfile(ctx context.Context, e *env, name string, cfg *impersonation.C
 	if err != nil {
 		return usageErr(e, "--profile: "+err.Error())
 	}
-	cfg.Profile = result.Profile{Name: p.Name, Environment: p.Environment, ServiceAccount: p.User, Protocol: p.Protocol, TenantID: p.Tenant, ClientID: p.ClientID}
+	cfg.Profile = p.Result()
 	cfg.URL = p.URL()
 	cfg.Auth.Scheme, cfg.Auth.User = p.Auth, p.User
 	cfg.ServiceMailbox = p.ServiceMailbox
