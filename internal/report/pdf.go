@@ -611,14 +611,21 @@ func (d *pdfDoc) group(g group) {
 	}
 	d.startTable(cols)
 	for i, m := range g.Mailboxes {
-		cells := []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), m.Code, m.Message, strconv.FormatInt(m.LatencyMs, 10)}
-		if g.ProtoCol {
-			cells = append(cells[:2], append([]string{protoText(m)}, cells[2:]...)...)
-		}
+		cells, _ := withProtocol(g.ProtoCol, m, strconv.Itoa(i+1), m.Address, kindText(m.Kind), m.Code, m.Message, strconv.FormatInt(m.LatencyMs, 10))
 		d.row(i, cells, nil)
 	}
 	d.table = nil
 	d.Ln(5)
+}
+
+// withProtocol is a mailbox row's cells (number and address first), with the Protocol
+// cell after the address when on; o is how far the later cells moved (0 or 1).
+func withProtocol(on bool, m result.Mailbox, num, addr string, rest ...string) (cells []string, o int) {
+	cells = []string{num, addr}
+	if on {
+		cells, o = append(cells, protoText(m)), 1
+	}
+	return append(cells, rest...), o
 }
 
 func (d *pdfDoc) mailboxes() {
@@ -649,14 +656,9 @@ func (d *pdfDoc) mailboxes() {
 		}
 		d.startTable(cols)
 		for i, m := range v.Passed {
-			cells := []string{strconv.Itoa(i + 1), m.Address, kindText(m.Kind), statusText(m.Status), st(m.Read), st(m.Write),
-				strconv.FormatInt(m.LatencyMs, 10), strconv.Itoa(m.Attempts)}
-			colors := map[int]rgb{3: statusColor(m.Status), 4: statusColor(m.Read), 5: statusColor(m.Write)}
-			if v.HasGraph {
-				cells = append(cells[:2], append([]string{protoText(m)}, cells[2:]...)...)
-				colors = map[int]rgb{4: statusColor(m.Status), 5: statusColor(m.Read), 6: statusColor(m.Write)}
-			}
-			d.row(i, cells, colors)
+			cells, o := withProtocol(v.HasGraph, m, strconv.Itoa(i+1), m.Address, kindText(m.Kind), statusText(m.Status), st(m.Read), st(m.Write),
+				strconv.FormatInt(m.LatencyMs, 10), strconv.Itoa(m.Attempts))
+			d.row(i, cells, map[int]rgb{3 + o: statusColor(m.Status), 4 + o: statusColor(m.Read), 5 + o: statusColor(m.Write)})
 		}
 		d.table = nil
 	}
